@@ -1,0 +1,72 @@
+//! A connection's outbound path as channels see it: a bounded queue of ready-made frames
+//! plus an overflow signal. One link per transport; a resumed connection gets a new one.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::extract::ws::Utf8Bytes;
+use tokio::sync::{Notify, mpsc};
+
+#[derive(Clone)]
+pub(crate) struct Link {
+    pub echo: bool,
+    queue: mpsc::Sender<Utf8Bytes>,
+    overflow: Arc<Overflow>,
+}
+
+/// Set once when the queue is full; the writer then disconnects the transport.
+#[derive(Default)]
+pub(crate) struct Overflow {
+    hit: AtomicBool,
+    notify: Notify,
+}
+
+impl Overflow {
+    pub async fn wait(&self) {
+        loop {
+            let notified = self.notify.notified();
+            if self.hit.load(Ordering::Acquire) {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl Link {
+    pub fn new(echo: bool, capacity: usize) -> (Self, mpsc::Receiver<Utf8Bytes>, Arc<Overflow>) {
+        let (queue, receiver) = mpsc::channel(capacity.max(1));
+        let overflow = Arc::new(Overflow::default());
+        let link = Self {
+            echo,
+            queue,
+            overflow: overflow.clone(),
+        };
+        (link, receiver, overflow)
+    }
+
+    /// Queues a frame without waiting. False when the connection is overflowed or gone:
+    /// the caller stops sending to it; nothing is dropped silently because the client
+    /// resumes from its last channel serial and gets the rest from history.
+    pub fn send(&self, frame: Utf8Bytes) -> bool {
+        if self.overflow.hit.load(Ordering::Acquire) {
+            return false;
+        }
+        match self.queue.try_send(frame) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.overflow.hit.store(true, Ordering::Release);
+                self.overflow.notify.notify_waiters();
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+}
+
+impl Link {
+    /// The same transport (links are cloned into every channel the transport attached).
+    pub fn same(&self, other: &Link) -> bool {
+        Arc::ptr_eq(&self.overflow, &other.overflow)
+    }
+}

@@ -1,0 +1,102 @@
+//! The hub: one process speaking the part of Ably's realtime and REST protocol that
+//! brokerdash and the web app use, for development, demos and tests (production uses
+//! Ably itself). When ably-js and the hub disagree, the hub is wrong.
+//!
+//! - `config`: keys and limits. `identity`: keys, tokens, capabilities.
+//! - `state`: channels and resumable connections. `channel`: one channel's history,
+//!   subscribers and presence. `link`: a transport's bounded outbound queue.
+//! - `session`: one WebSocket transport. `http`: Ably's REST API, the web app's two
+//!   endpoints and the fault switches.
+//!
+//! Shutdown: the cancellation token stops the accept loop and every session (each sends
+//! DISCONNECTED); `run` returns once every task it spawned has finished.
+
+mod channel;
+mod clock;
+mod config;
+mod http;
+mod identity;
+mod link;
+mod session;
+mod state;
+mod webapp;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use config::{DEVELOPMENT_KEY, HubConfig};
+use state::HubState;
+
+/// A hub serving in the background (tests, the demo): its address and how to stop it.
+pub struct RunningHub {
+    pub addr: SocketAddr,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningHub {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops the hub and waits for every connection task to end.
+    pub async fn stop(self) -> std::io::Result<()> {
+        self.shutdown.cancel();
+        self.task
+            .await
+            .unwrap_or_else(|error| Err(std::io::Error::other(error)))
+    }
+}
+
+/// Starts a hub on an already-bound listener in the background.
+pub fn spawn(listener: TcpListener, config: HubConfig) -> std::io::Result<RunningHub> {
+    let addr = listener.local_addr()?;
+    let shutdown = CancellationToken::new();
+    let stop = shutdown.clone();
+    let task = tokio::spawn(run(listener, config, async move { stop.cancelled().await }));
+    Ok(RunningHub {
+        addr,
+        shutdown,
+        task,
+    })
+}
+
+/// Serves until `shutdown` completes, then disconnects every client and waits for all
+/// connection tasks.
+pub async fn run(
+    listener: TcpListener,
+    config: HubConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let hub = Arc::new(HubState::new(config));
+    let router = http::router(hub.clone());
+    let sweeper = {
+        let hub = hub.clone();
+        hub.clone().tasks.spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => hub.sweep_idle_channels(),
+                    () = hub.shutdown.cancelled() => return,
+                }
+            }
+        })
+    };
+    let stopping = hub.shutdown.clone();
+    let served = axum::serve(listener, router.into_make_service())
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            stopping.cancel();
+        })
+        .await;
+    hub.shutdown.cancel();
+    hub.tasks.close();
+    hub.tasks.wait().await;
+    drop(sweeper);
+    served
+}

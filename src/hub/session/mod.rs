@@ -1,0 +1,302 @@
+//! One realtime transport: authenticate, open or resume the connection, then read frames
+//! until the client closes, the network drops, a fault cuts it, or the hub shuts down.
+//! Sending happens in `writer`; frames are handled in `handlers`.
+
+mod handlers;
+mod writer;
+
+pub(crate) use handlers::prepare_messages;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{Message as WsMessage, Utf8Bytes, WebSocket};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::oneshot;
+use tokio::time::{Instant, sleep_until};
+use tracing::{debug, info};
+
+use crate::protocol::{Action, ConnectionDetails, ErrorInfo, ProtocolMessage, encode_frame};
+
+use super::clock::now_ms;
+use super::identity::Identity;
+use super::link::Link;
+use super::state::{Connection, HubState};
+use writer::Ending;
+
+/// Query parameters of the WebSocket upgrade (ably-protocol.md §1.2).
+#[derive(Debug, Default)]
+pub(crate) struct ConnectParams {
+    key: Option<String>,
+    token: Option<String>,
+    resume: Option<String>,
+    client_id: Option<String>,
+    echo: bool,
+    format: Option<String>,
+    remain_present_for: Option<Duration>,
+}
+
+impl ConnectParams {
+    pub fn from_query(query: &HashMap<String, String>) -> Self {
+        let get = |name: &str| query.get(name).filter(|value| !value.is_empty()).cloned();
+        Self {
+            key: get("key"),
+            token: get("access_token").or_else(|| get("accessToken")),
+            resume: get("resume").or_else(|| get("recover")),
+            client_id: get("clientId"),
+            echo: get("echo").as_deref() != Some("false"),
+            format: get("format"),
+            remain_present_for: get("remainPresentFor")
+                .and_then(|ms| ms.parse::<u64>().ok())
+                .map(|ms| Duration::from_millis(ms.max(1000))),
+        }
+    }
+}
+
+/// Why the reader loop ended; decides what happens to the connection's state.
+#[derive(Debug, PartialEq, Eq)]
+enum End {
+    /// CLOSE from the client: state discarded, presence left at once.
+    Closed,
+    /// Network loss, DISCONNECT, drop fault, overflow, token expiry: state kept for resume.
+    Lost,
+    /// A fatal ERROR was sent: state discarded.
+    Failed,
+    /// Hub shutting down: DISCONNECTED sent.
+    Shutdown,
+}
+
+pub(crate) async fn run(hub: Arc<HubState>, socket: WebSocket, params: ConnectParams) {
+    let (mut sink, mut stream) = socket.split();
+    let identity = match authenticate(&hub, &params) {
+        Ok(identity) => identity,
+        Err(error) => {
+            // Accept the upgrade, then refuse in the protocol: ably-js only reports the
+            // real reason this way (ably-protocol.md §1.5).
+            let frame = ProtocolMessage::new(Action::Error).with_error(error);
+            let _ = sink
+                .send(WsMessage::Text(encode_frame(&frame).into()))
+                .await;
+            let _ = sink.send(WsMessage::Close(None)).await;
+            return;
+        }
+    };
+    let grace = params
+        .remain_present_for
+        .unwrap_or(hub.config.presence_grace);
+    let (connection, resume_error) =
+        open_connection(&hub, identity, params.resume.as_deref(), grace);
+    let generation = {
+        let mut state = connection.state();
+        state.generation += 1;
+        state.live = true;
+        state.presence_grace = grace;
+        state.generation
+    };
+    let (link, queue, overflow) = Link::new(params.echo, hub.config.send_queue_frames);
+    link.send(connected_frame(&hub, &connection, resume_error));
+    info!(connection = %connection.id, resumed = params.resume.is_some(), "connection open");
+
+    let (end_writer, ending) = oneshot::channel();
+    let mut writer = tokio::spawn(writer::run(hub.clone(), sink, queue, overflow, ending));
+    let mut drops = hub.faults.drop_all.subscribe();
+    let mut session = handlers::Session::new(hub.clone(), connection.clone(), link.clone());
+
+    let end = loop {
+        let renew_at = session.token_deadline();
+        tokio::select! {
+            () = hub.shutdown.cancelled() => {
+                let error = ErrorInfo::new(80003, 503, "Hub shutting down");
+                link.send(frame_text(&ProtocolMessage::new(Action::Disconnected).with_error(error)));
+                break End::Shutdown;
+            }
+            _ = drops.changed() => break End::Lost,
+            _ = &mut writer => break End::Lost,
+            () = sleep_until(renew_at.unwrap_or_else(far_future)), if renew_at.is_some() => {
+                if session.token_timer_fired() {
+                    break End::Lost;
+                }
+            }
+            incoming = stream.next() => {
+                let text = match incoming {
+                    Some(Ok(WsMessage::Text(text))) => text,
+                    Some(Ok(WsMessage::Binary(_))) => {
+                        session.fatal(ErrorInfo::new(40000, 400, "Binary frames are not supported: this hub speaks JSON (use format=json, useBinaryProtocol: false)"));
+                        break End::Failed;
+                    }
+                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
+                    Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => break End::Lost,
+                };
+                match session.handle(&text) {
+                    handlers::Flow::Continue => {}
+                    handlers::Flow::Closed => break End::Closed,
+                    handlers::Flow::Disconnect => break End::Lost,
+                    handlers::Flow::Failed => break End::Failed,
+                }
+            }
+        }
+    };
+    debug!(connection = %connection.id, ?end, "transport ending");
+
+    let graceful = matches!(end, End::Closed | End::Failed | End::Shutdown);
+    let _ = end_writer.send(if graceful {
+        Ending::Flush
+    } else {
+        Ending::Abort
+    });
+    session.unsubscribe_all();
+    if !writer.is_finished() {
+        let _ = writer.await;
+    }
+    drop(stream);
+    finish(&hub, &connection, generation, end);
+}
+
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86_400 * 365)
+}
+
+fn authenticate(hub: &HubState, params: &ConnectParams) -> Result<Identity, ErrorInfo> {
+    if params
+        .format
+        .as_deref()
+        .is_some_and(|format| format != "json")
+    {
+        return Err(ErrorInfo::new(
+            40000,
+            400,
+            "This hub speaks JSON only: set useBinaryProtocol: false (format=json)",
+        ));
+    }
+    let identity = match (&params.key, &params.token) {
+        (Some(key), _) => hub.authority.check_key(key, params.client_id.as_deref())?,
+        (None, Some(token)) => hub.authority.check_token(token)?,
+        (None, None) => return Err(ErrorInfo::new(40101, 401, "No key or token given")),
+    };
+    if let (Some(asked), Some(own)) = (&params.client_id, &identity.client_id)
+        && own != "*"
+        && asked != own
+    {
+        return Err(ErrorInfo::new(
+            40102,
+            401,
+            format!(
+                "Incompatible clientId: the token is for {own:?}, the client asked for {asked:?}"
+            ),
+        ));
+    }
+    let mut identity = identity;
+    if identity.is_wildcard()
+        && let Some(asked) = &params.client_id
+    {
+        identity.client_id = Some(asked.clone());
+    }
+    Ok(identity)
+}
+
+/// Resumes the connection named by the key when its state is still held; otherwise a
+/// new connection, with the reason resume failed (ably-protocol.md §3.4).
+fn open_connection(
+    hub: &HubState,
+    identity: Identity,
+    resume_key: Option<&str>,
+    grace: Duration,
+) -> (Arc<Connection>, Option<ErrorInfo>) {
+    let Some(key) = resume_key else {
+        return (hub.new_connection(identity, grace), None);
+    };
+    if !key.contains('!') {
+        let error = ErrorInfo::new(80018, 400, "Invalid connection key");
+        return (hub.new_connection(identity, grace), Some(error));
+    }
+    match hub.resumable(key) {
+        Some(connection) => {
+            connection.state().identity = identity;
+            (connection, None)
+        }
+        None => {
+            let error = ErrorInfo::new(
+                80008,
+                400,
+                "Unable to recover connection (connection expired)",
+            );
+            (hub.new_connection(identity, grace), Some(error))
+        }
+    }
+}
+
+pub(super) fn connected_frame(
+    hub: &HubState,
+    connection: &Connection,
+    error: Option<ErrorInfo>,
+) -> Utf8Bytes {
+    let client_id = connection.state().identity.client_id.clone();
+    let config = &hub.config;
+    let millis = |duration: Duration| u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+    let mut frame = ProtocolMessage::new(Action::Connected);
+    frame.connection_id = Some(connection.id.to_string());
+    frame.connection_details = Some(ConnectionDetails {
+        client_id,
+        connection_key: Some(connection.key.clone()),
+        connection_state_ttl: Some(millis(config.connection_state_ttl)),
+        max_idle_interval: Some(millis(config.max_idle_interval)),
+        max_message_size: Some(config.max_message_bytes as u64),
+        max_frame_size: Some(config.max_frame_bytes as u64),
+        max_inbound_rate: Some(50),
+        server_id: Some(config.server_id.clone()),
+    });
+    frame.error = error;
+    frame.timestamp = Some(now_ms());
+    frame_text(&frame)
+}
+
+pub(super) fn frame_text(frame: &ProtocolMessage) -> Utf8Bytes {
+    Utf8Bytes::from(encode_frame(frame))
+}
+
+/// After a transport ends: keep the connection for resume (leaving its presence after
+/// the grace period and forgetting it after the state TTL), or discard it now.
+fn finish(hub: &Arc<HubState>, connection: &Arc<Connection>, generation: u64, end: End) {
+    match end {
+        End::Closed | End::Failed => {
+            hub.leave_all(connection);
+            hub.forget_connection(&connection.id);
+        }
+        End::Lost | End::Shutdown => {
+            let grace = {
+                let mut state = connection.state();
+                if state.generation != generation {
+                    return; // already taken over by a newer transport
+                }
+                state.live = false;
+                state.attached.clear();
+                state.presence_grace
+            };
+            let hub = hub.clone();
+            let connection = connection.clone();
+            let ttl = hub.config.connection_state_ttl;
+            let shutdown = hub.shutdown.clone();
+            hub.clone().tasks.spawn(async move {
+                let still_gone = |connection: &Connection| {
+                    let state = connection.state();
+                    !state.live && state.generation == generation
+                };
+                tokio::select! {
+                    () = tokio::time::sleep(grace) => {}
+                    () = shutdown.cancelled() => return,
+                }
+                if still_gone(&connection) {
+                    hub.leave_all(&connection);
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(ttl.saturating_sub(grace)) => {}
+                    () = shutdown.cancelled() => return,
+                }
+                if still_gone(&connection) {
+                    hub.forget_connection(&connection.id);
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! brokerdash: a terminal dashboard for brokers and supervisors who watch many live customer
+//! conversations carried over Ably.
+//!
+//! Module map (imports flow downwards only):
+//! - `secret`: the redacting wrapper every API key and token travels in.
+//! - `protocol`: Ably's realtime wire types and codecs (no I/O).
+//! - `auth`: keys, TokenRequests, tokens, capabilities (no I/O).
+
+pub mod auth;
+pub mod cli;
+pub mod hub;
+pub mod protocol;
+pub mod secret;

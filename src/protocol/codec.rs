@@ -1,0 +1,120 @@
+//! JSON encoding of ProtocolMessages over WebSocket text frames, with a size limit checked
+//! before parsing so a huge frame costs nothing but its length check.
+
+use thiserror::Error;
+
+use super::message::ProtocolMessage;
+
+/// Ably's default `maxFrameSize` (ably-protocol.md §3.2).
+pub const DEFAULT_MAX_FRAME_BYTES: usize = 524_288;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum DecodeError {
+    #[error("frame of {size} bytes exceeds the limit of {limit} bytes")]
+    TooLarge { size: usize, limit: usize },
+    #[error("malformed frame: {0}")]
+    Malformed(String),
+    #[error("binary frames are not supported: this endpoint speaks JSON (format=json)")]
+    Binary,
+}
+
+pub fn decode_frame(text: &str, max_frame_bytes: usize) -> Result<ProtocolMessage, DecodeError> {
+    decode_bytes(text.as_bytes(), max_frame_bytes)
+}
+
+pub fn decode_bytes(bytes: &[u8], max_frame_bytes: usize) -> Result<ProtocolMessage, DecodeError> {
+    if bytes.len() > max_frame_bytes {
+        return Err(DecodeError::TooLarge {
+            size: bytes.len(),
+            limit: max_frame_bytes,
+        });
+    }
+    serde_json::from_slice(bytes).map_err(|error| DecodeError::Malformed(error.to_string()))
+}
+
+pub fn encode_frame(message: &ProtocolMessage) -> String {
+    // Serialising our own plain structs (strings, integers, JSON values) cannot fail; an
+    // empty object is still a frame the peer can reject instead of a panic here.
+    serde_json::to_string(message).unwrap_or_else(|_| String::from("{}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{Action, PresenceAction};
+
+    #[test]
+    fn decodes_ably_js_publish_and_ignores_size() {
+        let frame = r#"{"action":15,"channel":"room:1","messages":[{"name":"greet","data":"hello","action":0,"size":10}],"msgSerial":0}"#;
+        let message = decode_frame(frame, DEFAULT_MAX_FRAME_BYTES).unwrap();
+        assert_eq!(message.action, Action::Message);
+        assert_eq!(message.msg_serial, Some(0));
+        let messages = message.messages.unwrap();
+        assert_eq!(messages[0].name.as_deref(), Some("greet"));
+        assert!(!encode_frame(&ProtocolMessage::new(Action::Message)).contains("size"));
+    }
+
+    #[test]
+    fn unknown_fields_and_nulls_are_accepted() {
+        let frame = r#"{"action":11,"channel":"c","flags":983041,"futureField":{"x":1},"error":null,"params":null}"#;
+        let message = decode_frame(frame, DEFAULT_MAX_FRAME_BYTES).unwrap();
+        assert_eq!(message.action, Action::Attached);
+        assert!(message.has_flag(crate::protocol::flags::HAS_PRESENCE));
+        assert_eq!(message.error, None);
+    }
+
+    #[test]
+    fn unknown_action_is_a_typed_value() {
+        let message = decode_frame(r#"{"action":99}"#, DEFAULT_MAX_FRAME_BYTES).unwrap();
+        assert_eq!(message.action, Action::Unknown(99));
+        let presence = decode_frame(
+            r#"{"action":14,"presence":[{"action":42,"clientId":"a"}]}"#,
+            DEFAULT_MAX_FRAME_BYTES,
+        )
+        .unwrap();
+        assert_eq!(
+            presence.presence.unwrap()[0].action,
+            PresenceAction::Unknown(42)
+        );
+    }
+
+    #[test]
+    fn malformed_frames_are_typed_errors() {
+        let cases = [
+            r#"{"action":15,"channel":"#,
+            r#"{"action":"fifteen"}"#,
+            r#"{"action":15,"msgSerial":"x"}"#,
+            r#"{"action":15,"messages":{"not":"a list"}}"#,
+            r#"{"action":-1}"#,
+            r#"[1,2,3]"#,
+            r#"{}"#,
+            "",
+        ];
+        for case in cases {
+            assert!(
+                matches!(
+                    decode_frame(case, DEFAULT_MAX_FRAME_BYTES),
+                    Err(DecodeError::Malformed(_))
+                ),
+                "{case}"
+            );
+        }
+    }
+
+    #[test]
+    fn oversized_frame_is_refused_before_parsing() {
+        let huge = format!(
+            r#"{{"action":15,"messages":[{{"data":"{}"}}]}}"#,
+            "x".repeat(10 << 20)
+        );
+        assert_eq!(
+            decode_frame(&huge, DEFAULT_MAX_FRAME_BYTES),
+            Err(DecodeError::TooLarge {
+                size: huge.len(),
+                limit: DEFAULT_MAX_FRAME_BYTES
+            })
+        );
+        // Within a raised limit the same 10 MB string decodes.
+        assert!(decode_frame(&huge, usize::MAX).is_ok());
+    }
+}

@@ -1,0 +1,23 @@
+//! The part of Ably's realtime protocol (v6, JSON) that brokerdash speaks, on both sides:
+//! the client in `realtime` and the hub. `../shared/ably-protocol.md` is the reference;
+//! section numbers in comments point into it.
+//!
+//! - `action`: the numeric codes (actions, flags, presence actions), unknown ones kept.
+//! - `message`: ProtocolMessage, Message, PresenceMessage, ErrorInfo, ConnectionDetails.
+//! - `data`: payload `encoding` chains (json, base64, utf-8, cipher) both ways.
+//! - `codec`: frames to and from JSON text with a size limit.
+
+mod action;
+mod codec;
+pub mod data;
+mod message;
+
+pub use action::{Action, PresenceAction, flags};
+pub use codec::{DEFAULT_MAX_FRAME_BYTES, DecodeError, decode_bytes, decode_frame, encode_frame};
+pub use message::{
+    AuthDetails, ConnectionDetails, ErrorInfo, Message, PresenceMessage, ProtocolMessage,
+    PublishResult,
+};
+
+/// Protocol version sent as `v=` and `X-Ably-Version`.
+pub const PROTOCOL_VERSION: &str = "6";
