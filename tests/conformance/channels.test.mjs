@@ -3,7 +3,14 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Clients, TEST_TIMEOUT_MS, channelName, deadline, subscribe } from './lib.mjs';
+import {
+  Clients,
+  TEST_TIMEOUT_MS,
+  brokerAuth,
+  channelName,
+  deadline,
+  subscribe,
+} from './lib.mjs';
 
 const options = { timeout: TEST_TIMEOUT_MS };
 
@@ -24,7 +31,8 @@ test('GET /channels lists the channels in use under a prefix', options, async ()
     await deadline(realtime.channels.get(attached).attach(), `attach of ${attached}`);
     await deadline(realtime.channels.get(elsewhere).attach(), `attach of ${elsewhere}`);
     const rest = clients.rest();
-    await deadline(rest.channels.get(published).publish('hello', 'world'), `publish to ${published}`);
+    const publish = rest.channels.get(published).publish('hello', 'world');
+    await deadline(publish, `publish to ${published}`);
 
     // ably-js has no method for enumeration; Ably serves it as protocol version 3.
     const response = await deadline(
@@ -38,13 +46,14 @@ test('GET /channels lists the channels in use under a prefix', options, async ()
   }
 });
 
-test('[meta]channel.lifecycle announces a newly opened channel', options, async () => {
+test('[meta]channel.lifecycle announces a newly opened conversation', options, async () => {
   const clients = new Clients();
   try {
-    const watcher = clients.realtime();
+    // Watch as a broker does: with the web app's token, whose capability names the metachannel.
+    const watcher = clients.realtime(brokerAuth('watcher'));
     const lifecycle = await subscribe(watcher.channels.get('[meta]channel.lifecycle'));
 
-    const name = channelName('lifecycle-new');
+    const name = `conversation:${channelName('lifecycle-new')}`;
     const user = clients.realtime();
     await deadline(user.channels.get(name).attach(), `attach of ${name}`);
 

@@ -11,8 +11,6 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import Ably from 'ably';
 
-export { Ably };
-
 const { HUB_PORT, HUB_KEY } = process.env;
 if (!HUB_PORT || !HUB_KEY) {
   throw new Error(
@@ -20,9 +18,9 @@ if (!HUB_PORT || !HUB_KEY) {
   );
 }
 
-export const hubPort = Number(HUB_PORT);
+const hubPort = Number(HUB_PORT);
 export const hubKey = HUB_KEY;
-export const hubOrigin = `http://127.0.0.1:${hubPort}`;
+const hubOrigin = `http://127.0.0.1:${hubPort}`;
 
 /** Longest any single wait may take before the test fails with a message. */
 export const WAIT_MS = 10_000;
@@ -47,6 +45,18 @@ export function clientOptions(extra = {}) {
     (option) => option in extra,
   );
   return { ...base, ...(hasAuth ? {} : { key: hubKey }), ...extra };
+}
+
+/**
+ * Token auth as the dashboard does it: ably-js POSTs `brokerId` (form-encoded) to the web app's
+ * auth endpoint, which the hub serves, and exchanges the TokenRequest it gets back for a token.
+ */
+export function brokerAuth(brokerId) {
+  return {
+    authUrl: `${hubOrigin}/api/ably/auth`,
+    authMethod: 'POST',
+    authParams: { brokerId },
+  };
 }
 
 /**
@@ -107,7 +117,9 @@ export async function reachState(target, state, what, ms = WAIT_MS) {
   try {
     return await deadline(
       reached,
-      () => `${what} to become ${state} (it is ${target.state}, reason ${describeError(target.errorReason)})`,
+      () =>
+        `${what} to become ${state} ` +
+        `(it is ${target.state}, reason ${describeError(target.errorReason)})`,
       ms,
     );
   } finally {
@@ -138,7 +150,7 @@ export async function rejectsWithCode(promise, code, what, ms = WAIT_MS) {
   return outcome.error;
 }
 
-export function describeError(error) {
+function describeError(error) {
   return error ? `${error.code} (${error.statusCode}) ${error.message}` : 'none';
 }
 
