@@ -7,7 +7,14 @@
 //! - `auth`: keys, TokenRequests, tokens, capabilities (no I/O).
 
 pub mod auth;
+pub mod bench;
 pub mod cli;
+pub mod config;
 pub mod hub;
 pub mod protocol;
+pub mod publish;
+pub mod realtime;
+pub mod rest;
+pub mod sanitize;
 pub mod secret;
+pub mod tail;

@@ -191,8 +191,20 @@ impl Channel {
     }
 
     /// The frames after `seq`, oldest first, or `None` when some were evicted.
-    pub fn frames_after(&self, seq: u64) -> Option<impl Iterator<Item = &StoredFrame>> {
+    /// The frames after `seq`, oldest first, or `None` when continuity cannot be kept:
+    /// some were evicted, or the first one missed is older than `oldest_ms`. Like Ably,
+    /// the hub replays only what a connection could have missed within the connection
+    /// state TTL; older gaps are for history to fill.
+    pub fn frames_after(
+        &self,
+        seq: u64,
+        oldest_ms: i64,
+    ) -> Option<impl Iterator<Item = &StoredFrame>> {
         if seq < self.evicted_through || seq > self.seq {
+            return None;
+        }
+        let first_missed = self.history.iter().find(|stored| stored.seq > seq);
+        if first_missed.is_some_and(|stored| stored.timestamp < oldest_ms) {
             return None;
         }
         Some(self.history.iter().filter(move |stored| stored.seq > seq))

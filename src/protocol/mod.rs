@@ -10,6 +10,7 @@
 mod action;
 mod codec;
 pub mod data;
+pub mod events;
 mod message;
 
 pub use action::{Action, PresenceAction, flags};

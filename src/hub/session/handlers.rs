@@ -147,9 +147,7 @@ impl Session {
                 if let Some(name) = &frame.channel {
                     let channel = self.hub.channel(name);
                     let frames = self.sync_frames(&lock(&channel));
-                    for frame in frames {
-                        self.link.send(frame);
-                    }
+                    self.link.send_burst(frames);
                 }
                 Flow::Continue
             }
@@ -251,11 +249,15 @@ impl Session {
             let mut reply_flags = modes;
             let mut backlog: Vec<Utf8Bytes> = Vec::new();
             let own = &self.connection.id;
+            let window_ms =
+                i64::try_from(self.hub.config.connection_state_ttl.as_millis()).unwrap_or(i64::MAX);
+            let resume_window_start = now_ms().saturating_sub(window_ms);
             if let Some(serial) = frame.channel_serial.as_deref() {
-                match channel
-                    .parse_serial(serial)
-                    .and_then(|seq| channel.frames_after(seq).map(|frames| (seq, frames)))
-                {
+                match channel.parse_serial(serial).and_then(|seq| {
+                    channel
+                        .frames_after(seq, resume_window_start)
+                        .map(|frames| (seq, frames))
+                }) {
                     Some((_, frames)) => {
                         reply_flags |= flags::RESUMED;
                         backlog = frames
@@ -292,14 +294,11 @@ impl Session {
             reply.flags = Some(reply_flags);
             self.send(&reply);
             if modes & flags::SUBSCRIBE != 0 {
-                for frame in backlog {
-                    self.link.send(frame);
-                }
+                self.link.send_burst(backlog);
             }
             if with_presence {
-                for frame in self.sync_frames(&channel) {
-                    self.link.send(frame);
-                }
+                let frames = self.sync_frames(&channel);
+                self.link.send_burst(frames);
             }
             self.hub.activate(&mut channel)
         };

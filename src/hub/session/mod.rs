@@ -59,8 +59,11 @@ impl ConnectParams {
 enum End {
     /// CLOSE from the client: state discarded, presence left at once.
     Closed,
-    /// Network loss, DISCONNECT, drop fault, overflow, token expiry: state kept for resume.
+    /// Network loss, DISCONNECT, drop fault, overflow: state kept for resume.
     Lost,
+    /// The hub sent DISCONNECTED (token expiry): state kept for resume, and the frame is
+    /// flushed before the socket closes, or the client would never learn why.
+    Disconnected,
     /// A fatal ERROR was sent: state discarded.
     Failed,
     /// Hub shutting down: DISCONNECTED sent.
@@ -115,7 +118,7 @@ pub(crate) async fn run(hub: Arc<HubState>, socket: WebSocket, params: ConnectPa
             _ = &mut writer => break End::Lost,
             () = sleep_until(renew_at.unwrap_or_else(far_future)), if renew_at.is_some() => {
                 if session.token_timer_fired() {
-                    break End::Lost;
+                    break End::Disconnected;
                 }
             }
             incoming = stream.next() => {
@@ -139,7 +142,10 @@ pub(crate) async fn run(hub: Arc<HubState>, socket: WebSocket, params: ConnectPa
     };
     debug!(connection = %connection.id, ?end, "transport ending");
 
-    let graceful = matches!(end, End::Closed | End::Failed | End::Shutdown);
+    let graceful = matches!(
+        end,
+        End::Closed | End::Failed | End::Shutdown | End::Disconnected
+    );
     let _ = end_writer.send(if graceful {
         Ending::Flush
     } else {
@@ -263,7 +269,7 @@ fn finish(hub: &Arc<HubState>, connection: &Arc<Connection>, generation: u64, en
             hub.leave_all(connection);
             hub.forget_connection(&connection.id);
         }
-        End::Lost | End::Shutdown => {
+        End::Lost | End::Disconnected | End::Shutdown => {
             let grace = {
                 let mut state = connection.state();
                 if state.generation != generation {

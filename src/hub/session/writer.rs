@@ -10,11 +10,11 @@ use axum::extract::ws::{Message as WsMessage, Utf8Bytes, WebSocket};
 use futures_util::SinkExt;
 use futures_util::stream::SplitSink;
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::{Instant, sleep_until, timeout};
+use tokio::time::{Instant, sleep_until, timeout, timeout_at};
 
 use crate::protocol::{Action, ErrorInfo, ProtocolMessage, encode_frame};
 
-use super::super::link::Overflow;
+use super::super::link::{Outbound, Overflow};
 use super::super::state::HubState;
 
 /// How the reader asks the writer to stop.
@@ -33,11 +33,14 @@ pub(crate) enum WriterEnd {
 }
 
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
+/// Frames written between two flushes: enough to batch a burst, few enough that frames
+/// reach the socket promptly.
+const FRAMES_PER_FLUSH: usize = 64;
 
 pub(crate) async fn run(
     hub: Arc<HubState>,
     mut sink: SplitSink<WebSocket, WsMessage>,
-    mut queue: mpsc::Receiver<Utf8Bytes>,
+    mut queue: mpsc::Receiver<Outbound>,
     overflow: Arc<Overflow>,
     mut ending: oneshot::Receiver<Ending>,
 ) -> WriterEnd {
@@ -45,11 +48,11 @@ pub(crate) async fn run(
     let heartbeat = Utf8Bytes::from(encode_frame(&ProtocolMessage::new(Action::Heartbeat)));
     let mut last_sent = Instant::now();
     loop {
-        let frame = tokio::select! {
+        let outbound = tokio::select! {
             biased;
             end = &mut ending => {
                 if matches!(end, Ok(Ending::Flush)) {
-                    flush(&mut sink, &mut queue).await;
+                    flush(&mut sink, &mut queue, Instant::now() + FLUSH_TIMEOUT).await;
                 }
                 return WriterEnd::Finished;
             }
@@ -63,7 +66,7 @@ pub(crate) async fn run(
                 Some(frame) => frame,
                 None => return WriterEnd::Finished,
             },
-            () = sleep_until(last_sent + idle) => heartbeat.clone(),
+            () = sleep_until(last_sent + idle) => Outbound::Frame(heartbeat.clone()),
         };
         if let Some(until) = hub.faults.stall_deadline() {
             tokio::select! {
@@ -71,26 +74,73 @@ pub(crate) async fn run(
                 _ = &mut ending => return WriterEnd::Finished,
             }
         }
-        let sent = tokio::select! {
-            sent = sink.send(WsMessage::Text(frame)) => sent,
+        // Boxed so that the ending branch can finish it and then use the sink again.
+        let mut write = Box::pin(write_burst(&mut sink, &mut queue, outbound));
+        let written = tokio::select! {
+            biased;
+            written = &mut write => written,
             () = overflow.wait() => return WriterEnd::Overflowed,
-            _ = &mut ending => return WriterEnd::Finished,
+            end = &mut ending => {
+                // A graceful ending first completes the burst being written, so the
+                // frames queued before it (DISCONNECTED, CLOSED, ERROR) are not lost.
+                let deadline = Instant::now() + FLUSH_TIMEOUT;
+                let graceful = matches!(end, Ok(Ending::Flush));
+                if graceful {
+                    let _ = timeout_at(deadline, &mut write).await;
+                }
+                drop(write);
+                if graceful {
+                    flush(&mut sink, &mut queue, deadline).await;
+                }
+                return WriterEnd::Finished;
+            }
         };
-        if sent.is_err() {
+        if written.is_err() {
             return WriterEnd::SocketFailed;
         }
         last_sent = Instant::now();
     }
 }
 
-async fn flush(sink: &mut SplitSink<WebSocket, WsMessage>, queue: &mut mpsc::Receiver<Utf8Bytes>) {
+/// Writes `first` and whatever else is already queued, then flushes once: under load a
+/// burst goes out in a few large socket writes instead of one write (and, with
+/// TCP_NODELAY, one packet) per frame; when idle it is just the one frame.
+async fn write_burst(
+    sink: &mut SplitSink<WebSocket, WsMessage>,
+    queue: &mut mpsc::Receiver<Outbound>,
+    first: Outbound,
+) -> Result<(), axum::Error> {
+    let mut written = 0;
+    let mut next = Some(first);
+    while let Some(outbound) = next {
+        for frame in outbound {
+            sink.feed(WsMessage::Text(frame)).await?;
+            written += 1;
+        }
+        next = if written < FRAMES_PER_FLUSH {
+            queue.try_recv().ok()
+        } else {
+            None
+        };
+    }
+    sink.flush().await
+}
+
+/// Sends what is queued, then a close frame, giving up at `deadline`.
+async fn flush(
+    sink: &mut SplitSink<WebSocket, WsMessage>,
+    queue: &mut mpsc::Receiver<Outbound>,
+    deadline: Instant,
+) {
     let drained = async {
-        while let Ok(frame) = queue.try_recv() {
-            if sink.send(WsMessage::Text(frame)).await.is_err() {
-                return;
+        while let Ok(outbound) = queue.try_recv() {
+            for frame in outbound {
+                if sink.feed(WsMessage::Text(frame)).await.is_err() {
+                    return;
+                }
             }
         }
         let _ = sink.send(WsMessage::Close(None)).await;
     };
-    let _ = timeout(FLUSH_TIMEOUT, drained).await;
+    let _ = timeout_at(deadline, drained).await;
 }

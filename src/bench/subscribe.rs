@@ -1,0 +1,284 @@
+//! `bench subscribe`: attach `conversation:0` … `conversation:{N-1}` over as many
+//! connections as the channel limit needs, decode every `message:user` as the dashboard
+//! does (parse the event, clean the text), and report one JSON line.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::time::Instant;
+use url::Url;
+
+use crate::auth::ApiKey;
+use crate::protocol::data::Payload;
+use crate::protocol::events::ConversationEvent;
+use crate::realtime::{AttachOptions, ChannelState, ClientOptions, NetEvent, Realtime};
+use crate::rest::AuthConfig;
+use crate::sanitize::clean_block;
+
+use super::measure::{cpu_time, monotonic_ns, peak_rss_mb, percentile, round3};
+use super::{END_EVENT, channel_name};
+
+#[derive(Debug, Clone)]
+pub struct SubscribePlan {
+    pub port: u16,
+    pub key: ApiKey,
+    pub channels: usize,
+    pub timeout: Duration,
+}
+
+#[derive(Default)]
+struct Tally {
+    received: u64,
+    duplicates: u64,
+    reordered: u64,
+    seen: HashSet<u64>,
+    last_on_channel: HashMap<String, u64>,
+    latencies_ms: Vec<f64>,
+    first_rx: Option<Instant>,
+    last_rx: Option<Instant>,
+    expected: u64,
+    ended_shards: HashSet<usize>,
+    errors: Vec<String>,
+}
+
+impl Tally {
+    fn message(&mut self, channel: &str, payload: &Payload) {
+        let now_ns = monotonic_ns();
+        let event = ConversationEvent::parse(Some("message:user"), payload);
+        let ConversationEvent::UserMessage {
+            message_id,
+            content,
+        } = event.event
+        else {
+            self.errors
+                .push(format!("malformed message:user on {channel}"));
+            return;
+        };
+        // What the dashboard does with every customer message at intake.
+        std::hint::black_box(clean_block(&content));
+        let Some(sequence) = message_id
+            .strip_prefix("msg-")
+            .and_then(|n| n.parse::<u64>().ok())
+        else {
+            self.errors
+                .push(format!("unexpected messageId {message_id:?}"));
+            return;
+        };
+        let now = Instant::now();
+        self.first_rx.get_or_insert(now);
+        self.last_rx = Some(now);
+        if !self.seen.insert(sequence) {
+            self.duplicates += 1;
+            return;
+        }
+        self.received += 1;
+        if let Some(previous) = self.last_on_channel.insert(channel.to_owned(), sequence)
+            && sequence < previous
+        {
+            self.reordered += 1;
+        }
+        if let Some(sent) = payload_field(payload, "sentNs").and_then(Value::as_u64) {
+            self.latencies_ms
+                .push(now_ns.saturating_sub(sent) as f64 / 1e6);
+        }
+    }
+}
+
+fn payload_field<'a>(payload: &'a Payload, field: &str) -> Option<&'a Value> {
+    match payload {
+        Payload::Json(value) => value.get(field),
+        _ => None,
+    }
+}
+
+/// Runs the measurement; returns the JSON line and whether it completed in time.
+pub async fn run(plan: &SubscribePlan) -> (Value, bool) {
+    let started = Instant::now();
+    let cpu_start = cpu_time();
+    let mut tally = Tally::default();
+    let deadline = started + plan.timeout;
+    let endpoint = match Url::parse(&format!("http://127.0.0.1:{}", plan.port)) {
+        Ok(url) => url,
+        Err(error) => {
+            return (
+                json!({"client": "brokerdash", "errors": [error.to_string()]}),
+                false,
+            );
+        }
+    };
+    let auth = AuthConfig::Key {
+        key: plan.key.clone(),
+        use_tokens: false,
+        token_ttl_ms: None,
+    };
+    let (client, mut events) = Realtime::connect(ClientOptions::new(endpoint, auth));
+
+    let mut connect_ms = None;
+    let mut attach_ms = None;
+    let mut attached: HashSet<String> = HashSet::new();
+    let mut settled = 0usize;
+    let mut attach_started = None;
+    let mut phase_start = None;
+    let mut cpu_phase_start = cpu_start;
+    let mut completed = false;
+
+    loop {
+        let event = match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Some(event)) => event,
+            Ok(None) => {
+                tally.errors.push("client stopped".into());
+                break;
+            }
+            Err(_) => {
+                tally
+                    .errors
+                    .push(format!("timed out after {} s", plan.timeout.as_secs()));
+                break;
+            }
+        };
+        match event {
+            NetEvent::Connection {
+                state: crate::realtime::ConnectionState::Connected,
+                ..
+            } if connect_ms.is_none() => {
+                connect_ms = Some(started.elapsed());
+                attach_started = Some(Instant::now());
+                for index in 0..plan.channels {
+                    client.attach(&channel_name(index), AttachOptions::default());
+                }
+            }
+            NetEvent::Connection {
+                state: crate::realtime::ConnectionState::Failed,
+                reason,
+                ..
+            } => {
+                tally.errors.push(format!(
+                    "connection failed: {}",
+                    reason.map(|r| r.to_string()).unwrap_or_default()
+                ));
+                break;
+            }
+            NetEvent::Channel {
+                channel,
+                state,
+                reason,
+                ..
+            } => {
+                match state {
+                    ChannelState::Attached if attached.insert(channel.clone()) => settled += 1,
+                    ChannelState::Failed => {
+                        settled += 1;
+                        tally.errors.push(format!(
+                            "{channel} failed: {}",
+                            reason.map(|r| r.to_string()).unwrap_or_default()
+                        ));
+                    }
+                    _ => {}
+                }
+                if settled == plan.channels && phase_start.is_none() {
+                    attach_ms = attach_started.map(|at| at.elapsed());
+                    phase_start = Some(Instant::now());
+                    cpu_phase_start = cpu_time();
+                }
+            }
+            NetEvent::Message {
+                shard,
+                channel,
+                message,
+            } => match message.name.as_deref() {
+                Some("message:user") => tally.message(&channel, &message.payload),
+                Some(END_EVENT) => {
+                    if let Some(total) =
+                        payload_field(&message.payload, "total").and_then(Value::as_u64)
+                    {
+                        tally.expected = tally.expected.max(total);
+                    }
+                    tally.ended_shards.insert(shard);
+                    if phase_start.is_some()
+                        && tally.ended_shards.len() >= client.connection_count()
+                    {
+                        completed = true;
+                        break;
+                    }
+                }
+                _ => {}
+            },
+            NetEvent::ContinuityLost { channel, reason } => tally
+                .errors
+                .push(format!("{channel}: continuity lost ({reason})")),
+            _ => {}
+        }
+    }
+    let phase = phase_start.map(|at| at.elapsed()).unwrap_or_default();
+    let cpu_phase = cpu_time().saturating_sub(cpu_phase_start);
+    let connections = client.connection_count();
+    client.close().await;
+    let result = report(
+        &tally,
+        plan,
+        attached.len(),
+        connections,
+        connect_ms,
+        attach_ms,
+        phase,
+        cpu_phase,
+        cpu_time(),
+    );
+    (result, completed)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn report(
+    tally: &Tally,
+    plan: &SubscribePlan,
+    attached: usize,
+    connections: usize,
+    connect: Option<Duration>,
+    attach: Option<Duration>,
+    phase: Duration,
+    cpu_phase: Duration,
+    cpu_total: Duration,
+) -> Value {
+    let millis = |duration: Duration| round3(duration.as_secs_f64() * 1000.0);
+    let mut latencies = tally.latencies_ms.clone();
+    latencies.sort_by(f64::total_cmp);
+    let rx = match (tally.first_rx, tally.last_rx) {
+        (Some(first), Some(last)) => last.duration_since(first),
+        _ => Duration::ZERO,
+    };
+    let rx_rate = if rx.is_zero() {
+        0.0
+    } else {
+        tally.received as f64 / rx.as_secs_f64()
+    };
+    let cpu_phase_s = cpu_phase.as_secs_f64();
+    json!({
+        "client": "brokerdash",
+        "channels": plan.channels,
+        "attached": attached,
+        "connections": connections,
+        "connect_ms": connect.map(millis),
+        "attach_ms": attach.map(millis),
+        "expected": tally.expected,
+        "received": tally.received,
+        "lost": tally.expected.saturating_sub(tally.received),
+        "duplicates": tally.duplicates,
+        "reordered": tally.reordered,
+        "lat_ms": {
+            "p50": round3(percentile(&latencies, 50.0)),
+            "p95": round3(percentile(&latencies, 95.0)),
+            "p99": round3(percentile(&latencies, 99.0)),
+            "max": round3(latencies.last().copied().unwrap_or(0.0)),
+        },
+        "rx_ms": millis(rx),
+        "rx_rate": round3(rx_rate),
+        "phase_ms": millis(phase),
+        "cpu_phase_s": round3(cpu_phase_s),
+        "cpu_phase_pct": round3(if phase.is_zero() { 0.0 } else { 100.0 * cpu_phase_s / phase.as_secs_f64() }),
+        "cpu_s": round3(cpu_total.as_secs_f64()),
+        "msgs_per_cpu_s": round3(if cpu_phase_s > 0.0 { tally.received as f64 / cpu_phase_s } else { 0.0 }),
+        "peak_rss_mb": peak_rss_mb().map(round3),
+        "errors": tally.errors.iter().take(20).collect::<Vec<_>>(),
+    })
+}

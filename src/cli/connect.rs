@@ -1,0 +1,132 @@
+//! The connection options shared by the dashboard, `tail`, `publish` and `bench`
+//! (`../shared/DESIGN.md`, "Command-line contract"), resolved flag > environment (both by
+//! clap) > config file > default, into the realtime client's options.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use url::Url;
+
+use crate::auth::ApiKey;
+use crate::config::{FileConfig, default_config_path, default_state_dir};
+use crate::realtime::ClientOptions;
+use crate::rest::AuthConfig;
+use crate::secret::Secret;
+
+pub const ABLY_ENDPOINT: &str = "https://main.realtime.ably.net";
+
+#[derive(Debug, Clone, Args)]
+pub struct ConnectionArgs {
+    /// Base URL of the service: Ably (default) or a hub such as http://127.0.0.1:8080.
+    #[arg(long, env = "BROKERDASH_ENDPOINT")]
+    pub endpoint: Option<String>,
+    /// Ably API key appId.keyId:secret (basic auth).
+    #[arg(long, env = "ABLY_API_KEY", hide_env_values = true)]
+    pub key: Option<Secret>,
+    /// Token auth through the web app's auth endpoint (POST {"brokerId": …}).
+    #[arg(long, env = "BROKERDASH_AUTH_URL")]
+    pub auth_url: Option<String>,
+    /// Who you are; your clientId is broker-{ID}.
+    #[arg(long, env = "BROKERDASH_BROKER_ID")]
+    pub broker_id: Option<String>,
+    #[arg(long, env = "BROKERDASH_BROKER_NAME")]
+    pub broker_name: Option<String>,
+    /// Watch this channel (repeatable); without it every conversation:* channel is discovered.
+    #[arg(long = "channel", value_name = "NAME")]
+    pub channels: Vec<String>,
+    /// Config file (default $XDG_CONFIG_HOME/brokerdash/config.toml).
+    #[arg(long, env = "BROKERDASH_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// State folder: SQLite store and logs (default $XDG_STATE_HOME/brokerdash).
+    #[arg(long, env = "BROKERDASH_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// Everything a command needs to connect, resolved.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub options: ClientOptions,
+    pub broker_id: Option<String>,
+    pub broker_name: Option<String>,
+    pub channels: Vec<String>,
+    pub state_dir: PathBuf,
+    pub file: FileConfig,
+}
+
+impl ConnectionArgs {
+    pub fn load_file(&self) -> Result<FileConfig, String> {
+        match &self.config {
+            Some(path) => FileConfig::load(path, true),
+            None => FileConfig::load(&default_config_path(), false),
+        }
+        .map_err(|error| error.to_string())
+    }
+
+    pub fn resolve(&self) -> Result<Connection, String> {
+        let file = self.load_file()?;
+        let section = &file.connection;
+        let endpoint_text = self
+            .endpoint
+            .clone()
+            .or_else(|| section.endpoint.clone())
+            .unwrap_or_else(|| ABLY_ENDPOINT.to_owned());
+        let endpoint = Url::parse(&endpoint_text)
+            .map_err(|error| format!("--endpoint {endpoint_text:?} is not a URL: {error}"))?;
+        if !matches!(endpoint.scheme(), "http" | "https") {
+            return Err(format!(
+                "--endpoint must start with http:// or https:// (got {endpoint_text:?})"
+            ));
+        }
+        let broker_id = self.broker_id.clone().or_else(|| section.broker_id.clone());
+        let broker_name = self
+            .broker_name
+            .clone()
+            .or_else(|| section.broker_name.clone());
+        let key = self
+            .key
+            .clone()
+            .or_else(|| section.key.clone().map(Secret::new));
+        let auth_url = self.auth_url.clone().or_else(|| section.auth_url.clone());
+        let auth = match (auth_url, key) {
+            (Some(url), _) => {
+                let url = Url::parse(&url)
+                    .map_err(|error| format!("--auth-url is not a URL: {error}"))?;
+                let broker_id = broker_id
+                    .clone()
+                    .ok_or("--auth-url needs --broker-id (or BROKERDASH_BROKER_ID): the auth endpoint issues tokens per broker")?;
+                AuthConfig::AuthUrl { url, broker_id }
+            }
+            (None, Some(key)) => {
+                let key: ApiKey = key
+                    .expose()
+                    .parse()
+                    .map_err(|error| format!("--key: {error}"))?;
+                AuthConfig::Key {
+                    key,
+                    use_tokens: false,
+                    token_ttl_ms: None,
+                }
+            }
+            (None, None) => {
+                return Err("no credentials: give --key (ABLY_API_KEY) or --auth-url (BROKERDASH_AUTH_URL); \
+                     for a local hub, `brokerdash hub` prints its development key"
+                    .into());
+            }
+        };
+        let mut options = ClientOptions::new(endpoint, auth);
+        options.client_id = broker_id.as_ref().map(|id| format!("broker-{id}"));
+        let channels = if self.channels.is_empty() {
+            section.channels.clone()
+        } else {
+            self.channels.clone()
+        };
+        Ok(Connection {
+            options,
+            broker_id,
+            broker_name,
+            channels,
+            state_dir: self.state_dir.clone().unwrap_or_else(default_state_dir),
+            file,
+        })
+    }
+}

@@ -1,0 +1,339 @@
+//! The command-line contract of `../shared/DESIGN.md`: subcommands and their options.
+
+mod connect;
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::auth::ApiKey;
+use crate::bench;
+use crate::hub::{self, DEVELOPMENT_KEY, HubConfig};
+pub use connect::{ABLY_ENDPOINT, Connection, ConnectionArgs};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "brokerdash",
+    version,
+    about = "A terminal dashboard for mortgage brokers and supervisors watching live customer conversations over Ably"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the hub: a local Ably-compatible server for development, demos and tests
+    /// (production uses Ably itself).
+    Hub(HubArgs),
+    /// Print one line per event on the watched channels (scripts, grep, screen readers).
+    Tail {
+        #[command(flatten)]
+        connection: ConnectionArgs,
+        /// One JSON object per line: channel, name, id, clientId, connectionId, timestamp,
+        /// data (decoded), and for presence the action.
+        #[arg(long)]
+        jsonl: bool,
+    },
+    /// Publish one event over REST and print its message id.
+    Publish {
+        #[command(flatten)]
+        connection: ConnectionArgs,
+        channel: String,
+        event: String,
+        /// The event's data as JSON; `timestamp` is added when missing.
+        json: String,
+        /// Message id to use (reuse it to retry without publishing twice).
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Load generation and latency measurement.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Subscribe to conversation:0..N-1 on ws://127.0.0.1:PORT and measure delivery of a
+    /// load until `bench:end`; prints one JSON line (exit 1 on timeout).
+    Subscribe {
+        #[arg(long)]
+        port: u16,
+        #[arg(long)]
+        channels: usize,
+        #[arg(long, default_value_t = 120)]
+        timeout_secs: u64,
+        /// Key to connect with (default: the hub's development key).
+        #[arg(long = "bench-key", default_value = DEVELOPMENT_KEY)]
+        bench_key: String,
+    },
+    /// Publish `message:user` events at a steady rate over conversation:0..N-1, then
+    /// `bench:end` on every channel.
+    Load {
+        #[arg(long)]
+        port: u16,
+        #[arg(long)]
+        channels: usize,
+        /// Messages per second (0: as fast as acknowledgements allow).
+        #[arg(long, default_value_t = 2000.0)]
+        rate: f64,
+        #[arg(long, default_value_t = 20_000)]
+        messages: u64,
+        /// Publishing connections.
+        #[arg(long, default_value_t = 2)]
+        connections: usize,
+        #[arg(long = "bench-key", default_value = DEVELOPMENT_KEY)]
+        bench_key: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct HubArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// API key to accept (`appId.keyId:secret`), repeatable; without it a fixed
+    /// development key is accepted.
+    #[arg(long = "key", value_name = "KEY")]
+    pub keys: Vec<String>,
+    /// Serve the fault switches POST /_hub/faults/drop and /_hub/faults/stall?ms=N.
+    #[arg(long)]
+    pub faults: bool,
+    /// Channels one connection may attach (Ably: 200; error 90010 past it).
+    #[arg(long, default_value_t = 200)]
+    pub max_channels_per_connection: usize,
+    /// Largest message in bytes (Ably: 64 KiB; error 40009 past it).
+    #[arg(long, default_value_t = 65_536)]
+    pub max_message_bytes: usize,
+    /// Messages kept per channel for history, rewind and resume.
+    #[arg(long, default_value_t = 10_000)]
+    pub history_per_channel: usize,
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("brokerdash: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Command::Hub(args) => runtime.block_on(run_hub(args)),
+        Command::Tail { connection, jsonl } => runtime.block_on(run_tail(&connection, jsonl)),
+        Command::Publish {
+            connection,
+            channel,
+            event,
+            json,
+            id,
+        } => runtime.block_on(async {
+            let connection = connection.resolve()?;
+            let id = crate::publish::run(connection.options, &channel, &event, &json, id).await?;
+            println!("{id}");
+            Ok(())
+        }),
+        Command::Bench(command) => runtime.block_on(run_bench(command)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("brokerdash: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_tail(args: &ConnectionArgs, jsonl: bool) -> Result<(), String> {
+    init_stderr_logging();
+    let connection = args.resolve()?;
+    let options = crate::tail::TailOptions {
+        jsonl,
+        channels: connection.channels.clone(),
+    };
+    crate::tail::run(connection.options, options, shutdown_signal()).await
+}
+
+async fn run_bench(command: BenchCommand) -> Result<(), String> {
+    init_stderr_logging();
+    let parse_key = |text: &str| {
+        text.parse::<ApiKey>()
+            .map_err(|error| format!("--bench-key: {error}"))
+    };
+    match command {
+        BenchCommand::Subscribe {
+            port,
+            channels,
+            timeout_secs,
+            bench_key,
+        } => {
+            let plan = bench::subscribe::SubscribePlan {
+                port,
+                key: parse_key(&bench_key)?,
+                channels,
+                timeout: Duration::from_secs(timeout_secs),
+            };
+            let (line, completed) = bench::subscribe::run(&plan).await;
+            println!("{line}");
+            if completed {
+                Ok(())
+            } else {
+                Err("bench subscribe did not complete".into())
+            }
+        }
+        BenchCommand::Load {
+            port,
+            channels,
+            rate,
+            messages,
+            connections,
+            bench_key,
+        } => {
+            let plan = bench::load::LoadPlan {
+                port,
+                key: parse_key(&bench_key)?,
+                channels,
+                messages,
+                rate_per_sec: rate,
+                connections,
+            };
+            let report = bench::load::run(&plan).await?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "published": report.published,
+                    "refused": report.refused,
+                    "elapsed_ms": report.elapsed.as_millis() as u64,
+                })
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn run_hub(args: HubArgs) -> Result<(), String> {
+    init_stderr_logging();
+    let given_keys = !args.keys.is_empty();
+    let key_texts = if given_keys {
+        args.keys.clone()
+    } else {
+        vec![DEVELOPMENT_KEY.to_owned()]
+    };
+    let keys = key_texts
+        .iter()
+        .map(|text| {
+            text.parse::<ApiKey>()
+                .map_err(|error| format!("--key: {error}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut config = HubConfig::new(keys.clone());
+    config.faults = args.faults;
+    config.max_channels_per_connection = args.max_channels_per_connection;
+    config.max_message_bytes = args.max_message_bytes;
+    config.history_per_channel = args.history_per_channel.max(1);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|error| format!("cannot listen on {}: {error}", args.listen))?;
+    let addr = listener.local_addr().map_err(|error| error.to_string())?;
+    println!("hub listening on http://{addr}");
+    if given_keys {
+        let names: Vec<&str> = keys.iter().map(ApiKey::name).collect();
+        println!("keys: {} (secrets as given with --key)", names.join(", "));
+    } else {
+        println!("key: {DEVELOPMENT_KEY} (the fixed development key)");
+    }
+    hub::run(listener, config, shutdown_signal())
+        .await
+        .map_err(|error| format!("hub stopped: {error}"))
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Commands that draw nothing log to stderr (the dashboard logs to a file instead).
+fn init_stderr_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn contract_names_parse() {
+        let parsed = Cli::try_parse_from([
+            "brokerdash",
+            "tail",
+            "--jsonl",
+            "--endpoint",
+            "http://127.0.0.1:1",
+            "--channel",
+            "a",
+            "--channel",
+            "b",
+        ])
+        .unwrap();
+        assert!(
+            matches!(parsed.command, Command::Tail { jsonl: true, ref connection } if connection.channels == ["a", "b"])
+        );
+        let parsed = Cli::try_parse_from([
+            "brokerdash",
+            "hub",
+            "--listen",
+            "127.0.0.1:0",
+            "--key",
+            "a.b:c",
+            "--key",
+            "d.e:f",
+            "--faults",
+        ])
+        .unwrap();
+        assert!(
+            matches!(parsed.command, Command::Hub(ref hub) if hub.keys.len() == 2 && hub.faults)
+        );
+        let parsed = Cli::try_parse_from([
+            "brokerdash",
+            "publish",
+            "conversation:1",
+            "message:user",
+            "{}",
+        ])
+        .unwrap();
+        assert!(matches!(parsed.command, Command::Publish { .. }));
+    }
+}

@@ -1,0 +1,152 @@
+//! The config file (TOML) and how its values combine with flags and the environment:
+//! flag > environment > config file > default. clap resolves flag and environment; this
+//! module supplies the file's values and the defaults, and says where files live.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use thiserror::Error;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    #[serde(default)]
+    pub connection: ConnectionSection,
+    #[serde(default)]
+    pub dashboard: DashboardSection,
+    /// Canned replies by short code, expanded with `/code` in the composer.
+    #[serde(default)]
+    pub canned: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionSection {
+    pub endpoint: Option<String>,
+    pub key: Option<String>,
+    pub auth_url: Option<String>,
+    pub broker_id: Option<String>,
+    pub broker_name: Option<String>,
+    #[serde(default)]
+    pub channels: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardSection {
+    pub screen_reader: Option<bool>,
+    pub theme: Option<String>,
+    pub read_only: Option<bool>,
+    /// Use ASCII marks instead of symbols and emoji.
+    pub ascii: Option<bool>,
+}
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read the config file {path}: {reason}")]
+    Read { path: PathBuf, reason: String },
+    #[error("config file {path} is not valid: {reason}")]
+    Invalid { path: PathBuf, reason: String },
+}
+
+impl FileConfig {
+    /// Reads `path`; a missing file is fine only when it is the default location.
+    pub fn load(path: &Path, explicit: bool) -> Result<Self, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound && !explicit => {
+                return Ok(Self::default());
+            }
+            Err(error) => {
+                return Err(ConfigError::Read {
+                    path: path.to_owned(),
+                    reason: error.to_string(),
+                });
+            }
+        };
+        Self::parse(&text).map_err(|reason| ConfigError::Invalid {
+            path: path.to_owned(),
+            reason,
+        })
+    }
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|error| error.to_string().trim_end().to_owned())
+    }
+}
+
+fn home() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|home| !home.is_empty())
+        .map(PathBuf::from)
+}
+
+fn xdg(variable: &str, fallback: &str) -> PathBuf {
+    std::env::var_os(variable)
+        .filter(|value| !value.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| home().map(|home| home.join(fallback)))
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// `$XDG_CONFIG_HOME/brokerdash/config.toml`.
+pub fn default_config_path() -> PathBuf {
+    xdg("XDG_CONFIG_HOME", ".config")
+        .join("brokerdash")
+        .join("config.toml")
+}
+
+/// `$XDG_STATE_HOME/brokerdash` (the SQLite store and logs).
+pub fn default_state_dir() -> PathBuf {
+    xdg("XDG_STATE_HOME", ".local/state").join("brokerdash")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_full_file() {
+        let config = FileConfig::parse(
+            r#"
+            [connection]
+            endpoint = "http://127.0.0.1:8080"
+            auth_url = "http://127.0.0.1:8080/api/ably/auth"
+            broker_id = "7"
+            broker_name = "Sam"
+            channels = ["conversation:1"]
+
+            [dashboard]
+            theme = "high-contrast"
+            screen_reader = true
+
+            [canned]
+            docs = "Please upload your last two payslips."
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.connection.broker_id.as_deref(), Some("7"));
+        assert_eq!(config.dashboard.theme.as_deref(), Some("high-contrast"));
+        assert_eq!(
+            config.canned["docs"],
+            "Please upload your last two payslips."
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_that_name_the_key() {
+        let error = FileConfig::parse("[connection]\nendpont = \"x\"\n").unwrap_err();
+        assert!(error.contains("endpont"), "{error}");
+    }
+
+    #[test]
+    fn a_missing_default_file_is_empty_but_a_missing_explicit_one_is_an_error() {
+        let missing = Path::new("/nonexistent/brokerdash/config.toml");
+        assert!(FileConfig::load(missing, false).is_ok());
+        assert!(matches!(
+            FileConfig::load(missing, true),
+            Err(ConfigError::Read { .. })
+        ));
+    }
+}

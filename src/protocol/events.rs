@@ -1,0 +1,493 @@
+//! The conversation vocabulary shared with the web app (`../shared/DESIGN.md`, "Channels and
+//! events"), parsed exactly once from a message's name and decoded data. Nothing past this
+//! point matches on event-name strings. An unknown name or a payload missing what its name
+//! promises becomes a typed variant that keeps what arrived, so it can be shown, not lost.
+
+use std::fmt;
+
+use serde_json::{Map, Value, json};
+
+use super::data::Payload;
+
+pub const CHANNEL_PREFIX: &str = "conversation:";
+
+/// The `{conversationId}` of a `conversation:{conversationId}` channel.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConversationId(String);
+
+impl ConversationId {
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    pub fn from_channel(channel: &str) -> Option<Self> {
+        channel
+            .strip_prefix(CHANNEL_PREFIX)
+            .filter(|id| !id.is_empty())
+            .map(|id| Self(id.to_owned()))
+    }
+
+    pub fn channel(&self) -> String {
+        format!("{CHANNEL_PREFIX}{}", self.0)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ConversationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    Customer,
+    Broker,
+    Ai,
+}
+
+impl Actor {
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "customer" | "user" => Some(Self::Customer),
+            "broker" => Some(Self::Broker),
+            "ai" => Some(Self::Ai),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Customer => "customer",
+            Self::Broker => "broker",
+            Self::Ai => "ai",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Warning,
+    Critical,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConversationEvent {
+    UserMessage {
+        message_id: String,
+        content: String,
+    },
+    AiMessage {
+        message_id: String,
+        content: String,
+        persona: Option<String>,
+        queue_duration_ms: Option<u64>,
+        ai_duration_ms: Option<u64>,
+    },
+    BrokerMessage {
+        message_id: String,
+        content: String,
+        broker_id: String,
+        broker_name: Option<String>,
+    },
+    Typing {
+        started: bool,
+        actor: Actor,
+        broker_id: Option<String>,
+    },
+    Read {
+        message_id: String,
+        read_at: Option<i64>,
+        actor: Actor,
+    },
+    Sla {
+        violation: bool,
+        threshold_ms: u64,
+        actual_ms: u64,
+        severity: Severity,
+    },
+    SuggestionSelected {
+        suggestion: String,
+        persona: Option<String>,
+    },
+    /// A name outside the vocabulary, with its payload as it arrived.
+    Unknown {
+        name: String,
+        data: Value,
+    },
+    /// A known name whose payload lacks what the name promises.
+    Malformed {
+        name: String,
+        data: Value,
+        problem: String,
+    },
+}
+
+/// Every event carries `timestamp` (ms since epoch) from its publisher.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimedEvent {
+    pub event: ConversationEvent,
+    pub timestamp: Option<i64>,
+}
+
+struct Fields<'a> {
+    name: &'a str,
+    object: &'a Map<String, Value>,
+}
+
+impl Fields<'_> {
+    fn text(&self, field: &str) -> Result<String, String> {
+        match self.object.get(field) {
+            Some(Value::String(text)) => Ok(text.clone()),
+            Some(Value::Number(number)) => Ok(number.to_string()),
+            Some(_) => Err(format!("{}: `{field}` is not text", self.name)),
+            None => Err(format!("{}: `{field}` is missing", self.name)),
+        }
+    }
+
+    fn optional_text(&self, field: &str) -> Option<String> {
+        self.object
+            .get(field)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    }
+
+    fn number(&self, field: &str) -> Result<u64, String> {
+        self.optional_number(field)
+            .ok_or_else(|| format!("{}: `{field}` is not a number", self.name))
+    }
+
+    fn optional_number(&self, field: &str) -> Option<u64> {
+        match self.object.get(field)? {
+            Value::Number(number) => number
+                .as_u64()
+                .or_else(|| number.as_f64().filter(|n| *n >= 0.0).map(|n| n as u64)),
+            Value::String(text) => text.parse().ok(),
+            _ => None,
+        }
+    }
+
+    fn actor(&self) -> Result<Actor, String> {
+        let text = self.text("actor")?;
+        Actor::parse(&text).ok_or_else(|| format!("{}: unknown actor {text:?}", self.name))
+    }
+}
+
+impl ConversationEvent {
+    /// Parses a message's event name and decoded data.
+    pub fn parse(name: Option<&str>, payload: &Payload) -> TimedEvent {
+        let name = name.unwrap_or("");
+        let data = payload.to_json();
+        let timestamp = data.get("timestamp").and_then(|value| {
+            value
+                .as_i64()
+                .or_else(|| value.as_f64().map(|ms| ms as i64))
+        });
+        let event = match Self::parse_known(name, &data) {
+            Some(Ok(event)) => event,
+            Some(Err(problem)) => Self::Malformed {
+                name: name.to_owned(),
+                data,
+                problem,
+            },
+            None => Self::Unknown {
+                name: name.to_owned(),
+                data,
+            },
+        };
+        TimedEvent { event, timestamp }
+    }
+
+    fn parse_known(name: &str, data: &Value) -> Option<Result<Self, String>> {
+        const KNOWN: [&str; 9] = [
+            "message:user",
+            "message:ai",
+            "message:broker",
+            "typing:start",
+            "typing:stop",
+            "read",
+            "sla:warning",
+            "sla:violation",
+            "ui:suggestionSelected",
+        ];
+        if !KNOWN.contains(&name) {
+            return None;
+        }
+        let Some(object) = data.as_object() else {
+            return Some(Err(format!("{name}: data is not a JSON object")));
+        };
+        let fields = Fields { name, object };
+        Some(Self::from_fields(name, &fields))
+    }
+
+    fn from_fields(name: &str, fields: &Fields<'_>) -> Result<Self, String> {
+        Ok(match name {
+            "message:user" => Self::UserMessage {
+                message_id: fields.text("messageId")?,
+                content: fields.text("content")?,
+            },
+            "message:ai" => {
+                let timing = fields.object.get("timing").and_then(Value::as_object);
+                let timing_number = |field: &str| {
+                    timing.and_then(|timing| {
+                        Fields {
+                            name,
+                            object: timing,
+                        }
+                        .optional_number(field)
+                    })
+                };
+                Self::AiMessage {
+                    message_id: fields.text("messageId")?,
+                    content: fields.text("content")?,
+                    persona: fields.optional_text("persona"),
+                    queue_duration_ms: timing_number("queue_duration_ms"),
+                    ai_duration_ms: timing_number("ai_duration_ms"),
+                }
+            }
+            "message:broker" => Self::BrokerMessage {
+                message_id: fields.text("messageId")?,
+                content: fields.text("content")?,
+                broker_id: fields.text("brokerId")?,
+                broker_name: fields.optional_text("brokerName"),
+            },
+            "typing:start" | "typing:stop" => Self::Typing {
+                started: name == "typing:start",
+                actor: fields.actor()?,
+                broker_id: fields.optional_text("brokerId"),
+            },
+            "read" => Self::Read {
+                message_id: fields.text("messageId")?,
+                read_at: fields
+                    .optional_number("readAt")
+                    .and_then(|ms| i64::try_from(ms).ok()),
+                actor: fields.actor()?,
+            },
+            "sla:warning" | "sla:violation" => {
+                let severity = match fields.optional_text("severity").as_deref() {
+                    Some("critical") => Severity::Critical,
+                    Some("warning") | None => Severity::Warning,
+                    Some(other) => return Err(format!("{name}: unknown severity {other:?}")),
+                };
+                Self::Sla {
+                    violation: name == "sla:violation",
+                    threshold_ms: fields.number("threshold")?,
+                    actual_ms: fields.number("actual")?,
+                    severity,
+                }
+            }
+            "ui:suggestionSelected" => Self::SuggestionSelected {
+                suggestion: fields.text("suggestion")?,
+                persona: fields.optional_text("persona"),
+            },
+            _ => return Err(format!("{name}: not handled")),
+        })
+    }
+
+    /// The wire name and data (without `timestamp`) to publish this event.
+    pub fn to_wire(&self) -> (String, Value) {
+        match self {
+            Self::UserMessage {
+                message_id,
+                content,
+            } => (
+                "message:user".into(),
+                json!({"messageId": message_id, "content": content}),
+            ),
+            Self::AiMessage {
+                message_id,
+                content,
+                persona,
+                queue_duration_ms,
+                ai_duration_ms,
+            } => (
+                "message:ai".into(),
+                json!({"messageId": message_id, "content": content, "persona": persona,
+                       "timing": {"queue_duration_ms": queue_duration_ms, "ai_duration_ms": ai_duration_ms}}),
+            ),
+            Self::BrokerMessage {
+                message_id,
+                content,
+                broker_id,
+                broker_name,
+            } => (
+                "message:broker".into(),
+                json!({"messageId": message_id, "content": content, "brokerId": broker_id, "brokerName": broker_name}),
+            ),
+            Self::Typing {
+                started,
+                actor,
+                broker_id,
+            } => {
+                let name = if *started {
+                    "typing:start"
+                } else {
+                    "typing:stop"
+                };
+                let mut data = json!({"actor": actor.as_str()});
+                if let Some(id) = broker_id {
+                    data["brokerId"] = json!(id);
+                }
+                (name.into(), data)
+            }
+            Self::Read {
+                message_id,
+                read_at,
+                actor,
+            } => (
+                "read".into(),
+                json!({"messageId": message_id, "readAt": read_at, "actor": actor.as_str()}),
+            ),
+            Self::Sla {
+                violation,
+                threshold_ms,
+                actual_ms,
+                severity,
+            } => (
+                if *violation {
+                    "sla:violation"
+                } else {
+                    "sla:warning"
+                }
+                .into(),
+                json!({"threshold": threshold_ms, "actual": actual_ms,
+                       "severity": if *severity == Severity::Critical { "critical" } else { "warning" }}),
+            ),
+            Self::SuggestionSelected {
+                suggestion,
+                persona,
+            } => (
+                "ui:suggestionSelected".into(),
+                json!({"suggestion": suggestion, "persona": persona}),
+            ),
+            Self::Unknown { name, data } | Self::Malformed { name, data, .. } => {
+                (name.clone(), data.clone())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(name: &str, data: Value) -> TimedEvent {
+        ConversationEvent::parse(Some(name), &Payload::Json(data))
+    }
+
+    #[test]
+    fn every_known_event_round_trips_through_the_wire_form() {
+        let events = [
+            ConversationEvent::UserMessage {
+                message_id: "m1".into(),
+                content: "Hi".into(),
+            },
+            ConversationEvent::AiMessage {
+                message_id: "m2".into(),
+                content: "Hello".into(),
+                persona: Some("friendly".into()),
+                queue_duration_ms: Some(12),
+                ai_duration_ms: Some(800),
+            },
+            ConversationEvent::BrokerMessage {
+                message_id: "m3".into(),
+                content: "I'm here".into(),
+                broker_id: "7".into(),
+                broker_name: Some("Sam".into()),
+            },
+            ConversationEvent::Typing {
+                started: true,
+                actor: Actor::Customer,
+                broker_id: None,
+            },
+            ConversationEvent::Typing {
+                started: false,
+                actor: Actor::Broker,
+                broker_id: Some("7".into()),
+            },
+            ConversationEvent::Read {
+                message_id: "m3".into(),
+                read_at: Some(5),
+                actor: Actor::Customer,
+            },
+            ConversationEvent::Sla {
+                violation: true,
+                threshold_ms: 90_000,
+                actual_ms: 95_000,
+                severity: Severity::Critical,
+            },
+            ConversationEvent::SuggestionSelected {
+                suggestion: "Sure".into(),
+                persona: None,
+            },
+        ];
+        for event in events {
+            let (name, data) = event.to_wire();
+            assert_eq!(parse(&name, data).event, event);
+        }
+    }
+
+    #[test]
+    fn timestamp_is_read_from_the_payload() {
+        let parsed = parse(
+            "message:user",
+            json!({"messageId": "a", "content": "b", "timestamp": 1700}),
+        );
+        assert_eq!(parsed.timestamp, Some(1700));
+    }
+
+    #[test]
+    fn unknown_names_keep_their_payload() {
+        let parsed = parse("call:started", json!({"x": 1}));
+        assert_eq!(
+            parsed.event,
+            ConversationEvent::Unknown {
+                name: "call:started".into(),
+                data: json!({"x": 1})
+            }
+        );
+        let nameless = ConversationEvent::parse(None, &Payload::Text("raw".into()));
+        assert!(matches!(nameless.event, ConversationEvent::Unknown { .. }));
+    }
+
+    #[test]
+    fn known_names_with_bad_payloads_are_malformed_not_dropped() {
+        let cases = [
+            ("message:user", json!({"content": "no id"}), "messageId"),
+            ("message:user", json!("not an object"), "not a JSON object"),
+            ("typing:start", json!({"actor": "robot"}), "unknown actor"),
+            (
+                "sla:warning",
+                json!({"threshold": "soon", "actual": 1}),
+                "threshold",
+            ),
+            ("read", json!({"messageId": "m"}), "actor"),
+        ];
+        for (name, data, problem_part) in cases {
+            match parse(name, data.clone()).event {
+                ConversationEvent::Malformed {
+                    name: got,
+                    data: kept,
+                    problem,
+                } => {
+                    assert_eq!(got, name);
+                    assert_eq!(kept, data);
+                    assert!(problem.contains(problem_part), "{problem}");
+                }
+                other => panic!("{name}: expected Malformed, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn conversation_ids_come_from_channel_names() {
+        let id = ConversationId::from_channel("conversation:42").unwrap();
+        assert_eq!(id.as_str(), "42");
+        assert_eq!(id.channel(), "conversation:42");
+        assert_eq!(ConversationId::from_channel("other:1"), None);
+        assert_eq!(ConversationId::from_channel("conversation:"), None);
+    }
+}

@@ -1,0 +1,34 @@
+//! Finding conversation channels: REST channel enumeration for the ones already open, then
+//! the `[meta]channel.lifecycle` metachannel for those opened later.
+
+use serde_json::Value;
+
+use crate::protocol::data::Payload;
+use crate::protocol::events::CHANNEL_PREFIX;
+
+use super::{AttachOptions, InboundMessage, Realtime};
+
+pub const LIFECYCLE_CHANNEL: &str = "[meta]channel.lifecycle";
+
+/// Subscribes to the lifecycle metachannel, then lists the conversation channels already
+/// open (the caller decides what to attach). Channels opened later arrive as messages on
+/// the metachannel; [`opened_channel`] reads them.
+pub async fn discover(realtime: &Realtime) -> Result<Vec<String>, crate::rest::RestError> {
+    realtime.attach(LIFECYCLE_CHANNEL, AttachOptions::default());
+    realtime.rest().channels(CHANNEL_PREFIX).await
+}
+
+/// The conversation channel a lifecycle message announces as opened, if it is one.
+pub fn opened_channel(channel: &str, message: &InboundMessage) -> Option<String> {
+    if channel != LIFECYCLE_CHANNEL || message.name.as_deref() != Some("channel.opened") {
+        return None;
+    }
+    let Payload::Json(details) = &message.payload else {
+        return None;
+    };
+    let name = details
+        .get("name")
+        .or_else(|| details.get("channelId"))
+        .and_then(Value::as_str)?;
+    name.starts_with(CHANNEL_PREFIX).then(|| name.to_owned())
+}

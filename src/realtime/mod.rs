@@ -1,0 +1,166 @@
+//! The realtime client: Ably's realtime protocol over as many WebSocket connections as the
+//! channels need, with Ably's guarantees held to: per channel, messages arrive in order and
+//! exactly once across reconnects (resume, or a gap filled from history and reported).
+//!
+//! - `connection` / `channel` / `presence`: pure state machines, tested without I/O.
+//! - `backoff`: retry delays. `shard`: the task that owns one connection and performs the
+//!   machines' effects. `pool`: spreads channels over shards. `discovery`: finds
+//!   conversation channels.
+//!
+//! The application holds a [`Realtime`] handle (cheap to clone) and reads [`NetEvent`]s.
+
+mod backoff;
+pub mod channel;
+pub mod connection;
+mod discovery;
+mod pool;
+pub mod presence;
+mod shard;
+mod types;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::protocol::{Message, PresenceAction};
+use crate::rest::RestClient;
+
+pub use channel::{AttachOptions, ChannelState};
+pub use connection::{ConnectionState, Timeouts};
+pub use discovery::{LIFECYCLE_CHANNEL, discover, opened_channel};
+pub use presence::PresenceChange;
+pub use types::{ClientError, ClientOptions, InboundMessage, NetEvent, PublishAck};
+
+use pool::PoolShared;
+use shard::ShardCommand;
+
+/// Events waiting for the application before connections stop reading.
+const EVENT_BUFFER: usize = 8192;
+
+#[derive(Clone)]
+pub struct Realtime {
+    pool: Arc<PoolShared>,
+}
+
+impl Realtime {
+    /// Starts connecting; events arrive on the returned receiver.
+    pub fn connect(options: ClientOptions) -> (Self, mpsc::Receiver<NetEvent>) {
+        let rest = options.rest_client();
+        let (events, receiver) = mpsc::channel(EVENT_BUFFER);
+        let pool = PoolShared::new(Arc::new(options), rest, events);
+        pool.ensure_connected();
+        (Self { pool }, receiver)
+    }
+
+    pub fn rest(&self) -> &RestClient {
+        self.pool.rest()
+    }
+
+    pub fn attach(&self, channel: &str, options: AttachOptions) {
+        self.pool.attach(channel, options);
+    }
+
+    pub fn detach(&self, channel: &str) {
+        self.pool.detach(channel);
+    }
+
+    /// How many connections the channels are spread over.
+    pub fn connection_count(&self) -> usize {
+        self.pool.shard_count()
+    }
+
+    /// Publishes and resolves when the server acknowledges. The frame is queued on the
+    /// connection before this returns, so calls keep their order even when their futures
+    /// are awaited out of order. Messages without an id get one here, so a retry after a
+    /// reconnect cannot deliver them twice.
+    pub fn publish(
+        &self,
+        channel: &str,
+        mut messages: Vec<Message>,
+    ) -> impl Future<Output = Result<PublishAck, ClientError>> + Send + 'static {
+        let base = new_message_id_base();
+        for (index, message) in messages.iter_mut().enumerate() {
+            message.id.get_or_insert_with(|| format!("{base}:{index}"));
+        }
+        let (reply, answer) = oneshot::channel();
+        let command = ShardCommand::Publish {
+            channel: channel.to_owned(),
+            messages,
+            reply,
+        };
+        let routed = self.pool.route(channel, command);
+        async move {
+            if !routed {
+                return Err(ClientError::Closed);
+            }
+            answer.await.unwrap_or(Err(ClientError::Closed))
+        }
+    }
+
+    pub fn enter(
+        &self,
+        channel: &str,
+        data: Option<Value>,
+    ) -> impl Future<Output = Result<(), ClientError>> + Send + 'static {
+        self.presence(channel, PresenceAction::Enter, data)
+    }
+
+    pub fn update(
+        &self,
+        channel: &str,
+        data: Option<Value>,
+    ) -> impl Future<Output = Result<(), ClientError>> + Send + 'static {
+        self.presence(channel, PresenceAction::Update, data)
+    }
+
+    pub fn leave(
+        &self,
+        channel: &str,
+    ) -> impl Future<Output = Result<(), ClientError>> + Send + 'static {
+        self.presence(channel, PresenceAction::Leave, None)
+    }
+
+    fn presence(
+        &self,
+        channel: &str,
+        action: PresenceAction,
+        data: Option<Value>,
+    ) -> impl Future<Output = Result<(), ClientError>> + Send + 'static {
+        let (reply, answer) = oneshot::channel();
+        let command = ShardCommand::Presence {
+            channel: channel.to_owned(),
+            action,
+            data,
+            reply,
+        };
+        let routed = self.pool.route(channel, command);
+        async move {
+            if !routed {
+                return Err(ClientError::Closed);
+            }
+            answer.await.unwrap_or(Err(ClientError::Closed))
+        }
+    }
+
+    /// Closes every connection (presence is left at once) and waits for them.
+    pub async fn close(&self) {
+        let mut waits = Vec::new();
+        self.pool.broadcast(|| {
+            let (reply, answer) = oneshot::channel();
+            waits.push(answer);
+            ShardCommand::Close { reply }
+        });
+        for wait in waits {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), wait).await;
+        }
+    }
+}
+
+/// Ably's idempotent ids: a random base shared by a batch, then `:index`.
+pub fn new_message_id_base() -> String {
+    use base64::Engine;
+    let bytes: [u8; 9] = rand::random();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}

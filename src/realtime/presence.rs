@@ -1,0 +1,201 @@
+//! A channel's presence set as the client sees it (Ably spec RTP): kept by SYNC pages and
+//! live PRESENCE events, with Ably's rule for which of two messages is newer.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::protocol::{PresenceAction, PresenceMessage};
+
+#[derive(Debug, Default)]
+pub struct PresenceMap {
+    members: BTreeMap<String, PresenceMessage>,
+    /// During a SYNC: members not yet seen in it, removed when it ends.
+    residual: Option<BTreeSet<String>>,
+}
+
+/// What changed, for the application: the action as it should be shown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PresenceChange {
+    pub action: PresenceAction,
+    pub member: PresenceMessage,
+}
+
+/// `connectionId:msgSerial:index` ids compare numerically when both come from their
+/// member's own connection; otherwise (synthesized leaves) timestamps decide (RTP2b).
+fn is_newer(incoming: &PresenceMessage, existing: &PresenceMessage) -> bool {
+    fn position(message: &PresenceMessage) -> Option<(i64, i64)> {
+        let id = message.id.as_deref()?;
+        let connection = message.connection_id.as_deref()?;
+        let rest = id.strip_prefix(connection)?.strip_prefix(':')?;
+        let (serial, index) = rest.split_once(':')?;
+        Some((serial.parse().ok()?, index.parse().ok()?))
+    }
+    match (position(incoming), position(existing)) {
+        (Some(a), Some(b)) => a > b,
+        _ => incoming.timestamp.unwrap_or(0) >= existing.timestamp.unwrap_or(0),
+    }
+}
+
+impl PresenceMap {
+    pub fn members(&self) -> impl Iterator<Item = &PresenceMessage> {
+        self.members.values()
+    }
+
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// Applies one message (live or from a SYNC page); returns the change to report.
+    pub fn apply(&mut self, message: PresenceMessage) -> Option<PresenceChange> {
+        let key = message.member_key();
+        if let Some(residual) = &mut self.residual {
+            residual.remove(&key);
+        }
+        if let Some(existing) = self.members.get(&key)
+            && !is_newer(&message, existing)
+        {
+            return None;
+        }
+        match message.action {
+            PresenceAction::Leave | PresenceAction::Absent => {
+                self.members.remove(&key)?;
+                Some(PresenceChange {
+                    action: PresenceAction::Leave,
+                    member: message,
+                })
+            }
+            PresenceAction::Enter | PresenceAction::Update | PresenceAction::Present => {
+                let known = self.members.contains_key(&key);
+                let mut stored = message.clone();
+                stored.action = PresenceAction::Present;
+                self.members.insert(key, stored);
+                let action = match message.action {
+                    PresenceAction::Present if known => PresenceAction::Update,
+                    PresenceAction::Present => PresenceAction::Enter,
+                    other => other,
+                };
+                Some(PresenceChange {
+                    action,
+                    member: message,
+                })
+            }
+            PresenceAction::Unknown(_) => None,
+        }
+    }
+
+    /// A SYNC page; `last` when its cursor is empty. Members the sync never mentioned
+    /// leave when it ends.
+    pub fn sync_page(&mut self, page: Vec<PresenceMessage>, last: bool) -> Vec<PresenceChange> {
+        if self.residual.is_none() {
+            self.residual = Some(self.members.keys().cloned().collect());
+        }
+        let mut changes: Vec<PresenceChange> =
+            page.into_iter().filter_map(|m| self.apply(m)).collect();
+        if last && let Some(residual) = self.residual.take() {
+            for key in residual {
+                if let Some(mut gone) = self.members.remove(&key) {
+                    gone.action = PresenceAction::Leave;
+                    changes.push(PresenceChange {
+                        action: PresenceAction::Leave,
+                        member: gone,
+                    });
+                }
+            }
+        }
+        changes
+    }
+
+    /// Everyone leaves (attached without presence, or detached).
+    pub fn clear(&mut self) -> Vec<PresenceChange> {
+        self.residual = None;
+        std::mem::take(&mut self.members)
+            .into_values()
+            .map(|mut member| {
+                member.action = PresenceAction::Leave;
+                PresenceChange {
+                    action: PresenceAction::Leave,
+                    member,
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(
+        action: PresenceAction,
+        client: &str,
+        connection: &str,
+        id: &str,
+        timestamp: i64,
+    ) -> PresenceMessage {
+        let mut message = PresenceMessage::new(action);
+        message.client_id = Some(client.into());
+        message.connection_id = Some(connection.into());
+        message.id = Some(id.into());
+        message.timestamp = Some(timestamp);
+        message
+    }
+
+    #[test]
+    fn enter_update_leave_are_reported_in_order() {
+        let mut map = PresenceMap::default();
+        let entered = map
+            .apply(member(PresenceAction::Enter, "a", "c1", "c1:0:0", 1))
+            .unwrap();
+        assert_eq!(entered.action, PresenceAction::Enter);
+        let updated = map
+            .apply(member(PresenceAction::Update, "a", "c1", "c1:1:0", 2))
+            .unwrap();
+        assert_eq!(updated.action, PresenceAction::Update);
+        assert_eq!(map.len(), 1);
+        let left = map
+            .apply(member(PresenceAction::Leave, "a", "c1", "c1:2:0", 3))
+            .unwrap();
+        assert_eq!(left.action, PresenceAction::Leave);
+        assert!(map.is_empty());
+    }
+
+    #[test]
+    fn stale_messages_are_ignored_by_serial_not_timestamp() {
+        let mut map = PresenceMap::default();
+        map.apply(member(PresenceAction::Update, "a", "c1", "c1:10:0", 5));
+        // Older msgSerial with a later timestamp: still older.
+        assert_eq!(
+            map.apply(member(PresenceAction::Update, "a", "c1", "c1:9:0", 99)),
+            None
+        );
+        // A synthesized leave (id not from the connection) is ordered by timestamp.
+        let leave = member(PresenceAction::Leave, "a", "c1", "hub-leave", 6);
+        assert!(map.apply(leave).is_some());
+    }
+
+    #[test]
+    fn sync_removes_members_it_did_not_mention() {
+        let mut map = PresenceMap::default();
+        map.apply(member(PresenceAction::Enter, "gone", "c9", "c9:0:0", 1));
+        map.apply(member(PresenceAction::Enter, "stays", "c1", "c1:0:0", 1));
+        let page_one = vec![member(PresenceAction::Present, "stays", "c1", "c1:0:0", 1)];
+        assert!(map.sync_page(page_one, false).is_empty());
+        let page_two = vec![member(PresenceAction::Present, "new", "c2", "c2:0:0", 2)];
+        let changes = map.sync_page(page_two, true);
+        let summary: Vec<(PresenceAction, Option<String>)> = changes
+            .into_iter()
+            .map(|c| (c.action, c.member.client_id))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (PresenceAction::Enter, Some("new".into())),
+                (PresenceAction::Leave, Some("gone".into()))
+            ]
+        );
+        assert_eq!(map.len(), 2);
+    }
+}

@@ -1,0 +1,142 @@
+//! What the realtime client tells the application, and how it is configured.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use thiserror::Error;
+use url::Url;
+
+use crate::protocol::data::{EncodingError, Payload};
+use crate::protocol::{ErrorInfo, Message};
+use crate::rest::{AuthConfig, RestError};
+
+use super::channel::ChannelState;
+use super::connection::{ConnectionState, Timeouts};
+use super::presence::PresenceChange;
+
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// `http(s)://host:port` of Ably or a hub; the WebSocket URL is derived from it.
+    pub endpoint: Url,
+    pub auth: AuthConfig,
+    pub client_id: Option<String>,
+    /// Receive our own publishes (Ably's default).
+    pub echo: bool,
+    /// Channels per connection before another connection is opened (Ably: 200).
+    pub channels_per_connection: usize,
+    /// Deadline for CONNECTED, ATTACHED and token requests (Ably: 10 s).
+    pub request_timeout: Duration,
+    pub timeouts: Timeouts,
+}
+
+impl ClientOptions {
+    pub fn new(endpoint: Url, auth: AuthConfig) -> Self {
+        Self {
+            endpoint,
+            auth,
+            client_id: None,
+            echo: true,
+            channels_per_connection: 200,
+            request_timeout: Duration::from_secs(10),
+            timeouts: Timeouts::default(),
+        }
+    }
+
+    /// A REST client with the same endpoint and credentials.
+    pub fn rest_client(&self) -> crate::rest::RestClient {
+        let http = reqwest::Client::new();
+        let credentials = std::sync::Arc::new(crate::rest::Credentials::new(
+            self.auth.clone(),
+            self.client_id.clone(),
+            http.clone(),
+            self.endpoint.clone(),
+        ));
+        crate::rest::RestClient::new(self.endpoint.clone(), credentials, http)
+    }
+}
+
+/// A message as delivered: data decoded, ids and times filled from its frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboundMessage {
+    pub id: String,
+    pub name: Option<String>,
+    pub payload: Payload,
+    /// Set when decoding stopped early; the payload is then as far as it got.
+    pub encoding_error: Option<EncodingError>,
+    pub client_id: Option<String>,
+    pub connection_id: Option<String>,
+    pub timestamp: Option<i64>,
+    /// Recovered from history after continuity was lost, rather than delivered live.
+    pub from_history: bool,
+}
+
+impl InboundMessage {
+    pub fn from_wire(message: Message, from_history: bool) -> Self {
+        let decoded =
+            crate::protocol::data::decode(message.data.as_ref(), message.encoding.as_deref());
+        Self {
+            id: message.id.unwrap_or_default(),
+            name: message.name,
+            payload: decoded.payload,
+            encoding_error: decoded.error,
+            client_id: message.client_id,
+            connection_id: message.connection_id,
+            timestamp: message.timestamp,
+            from_history,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum NetEvent {
+    /// One of the client's connections changed state (`shard` numbers them).
+    Connection {
+        shard: usize,
+        state: ConnectionState,
+        reason: Option<ErrorInfo>,
+    },
+    Channel {
+        channel: String,
+        state: ChannelState,
+        resumed: bool,
+        reason: Option<ErrorInfo>,
+    },
+    Message {
+        shard: usize,
+        channel: String,
+        message: InboundMessage,
+    },
+    Presence {
+        channel: String,
+        change: PresenceChange,
+    },
+    /// Continuity was lost and the gap was filled from history.
+    GapFilled { channel: String, recovered: usize },
+    /// Continuity was lost and history could not fill the gap: messages may be missing.
+    ContinuityLost { channel: String, reason: String },
+}
+
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum ClientError {
+    #[error("refused: {0}")]
+    Refused(ErrorInfo),
+    #[error("the client is closed")]
+    Closed,
+    #[error("{0}")]
+    Rest(String),
+}
+
+impl From<RestError> for ClientError {
+    fn from(error: RestError) -> Self {
+        Self::Rest(error.to_string())
+    }
+}
+
+/// The outcome of an acknowledged publish: one serial per message (`None` when the
+/// server already had a message with that id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishAck {
+    pub serials: Vec<Option<String>>,
+}
+
+pub(crate) type PresenceData = Option<Value>;

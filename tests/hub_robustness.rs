@@ -1,0 +1,523 @@
+//! The hub under conditions the ably-js conformance suite cannot produce: a subscriber that
+//! stops reading, malformed and oversized frames, hundreds of connections, shutdown with
+//! clients attached, resume after the state TTL, presence of dropped connections, and token
+//! expiry. Each test drives a real hub on loopback with raw protocol frames
+//! (`common::Client`), so it sees exactly what goes over the wire.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+mod common;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use brokerdash::auth::{ApiKey, TokenDetails, TokenParams, TokenRequest, new_nonce};
+use brokerdash::hub::{DEVELOPMENT_KEY, HubConfig, RunningHub};
+use brokerdash::protocol::{
+    Action, AuthDetails, PresenceAction, PresenceMessage, ProtocolMessage, flags,
+};
+use common::{Client, PROMPT, start_hub, text_message};
+use tokio::sync::watch;
+use tokio::time::{Instant, timeout};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+/// A publisher and a healthy subscriber must not be held up by a subscriber that stopped
+/// reading; the stalled one is cut off and can resume to get exactly what it missed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_subscriber_is_cut_off_without_holding_up_others() {
+    const CHANNEL: &str = "robust:stall";
+    const MESSAGES: usize = 3000;
+    /// Publishes allowed ahead of the healthy subscriber, so its queue stays well under
+    /// the hub's limit and only the stalled connection can overflow.
+    const WINDOW: usize = 32;
+    let payload = "x".repeat(8 * 1024);
+
+    let mut config = HubConfig::development();
+    config.send_queue_frames = 128;
+    let hub = start_hub(config).await;
+
+    let mut stalled = Client::connect(hub.addr, &[]).await;
+    let stalled_attached = stalled.attach(CHANNEL).await;
+    let mut healthy = Client::connect(hub.addr, &[]).await;
+    healthy.attach(CHANNEL).await;
+    let publisher = Client::connect(hub.addr, &[]).await;
+
+    // The healthy subscriber checks order as it goes and reports its progress.
+    let (progress_tx, mut progress) = watch::channel(0usize);
+    let subscriber = tokio::spawn(async move {
+        let mut next = 0;
+        while next < MESSAGES {
+            let frame = healthy.rx.next_frame(PROMPT).await;
+            if frame.action != Action::Message {
+                continue;
+            }
+            for message in frame.messages.unwrap_or_default() {
+                assert_eq!(message.name, Some(next.to_string()), "healthy order");
+                next += 1;
+            }
+            progress_tx.send_replace(next);
+        }
+    });
+
+    // Every ACK arrives, in order: the publisher is never blocked by the stalled reader.
+    let (mut publish_tx, mut publish_rx) = (publisher.tx, publisher.rx);
+    let acks = tokio::spawn(async move {
+        for serial in 0..MESSAGES {
+            publish_rx.expect_ack(serial as i64, PROMPT).await;
+        }
+    });
+    for index in 0..MESSAGES {
+        timeout(
+            PROMPT,
+            progress.wait_for(|received| received + WINDOW >= index),
+        )
+        .await
+        .expect("the healthy subscriber keeps up")
+        .expect("the healthy subscriber is running");
+        let message = text_message(&index.to_string(), payload.as_str());
+        publish_tx.publish(CHANNEL, vec![message]).await;
+    }
+    acks.await.expect("every publish is acknowledged");
+    subscriber
+        .await
+        .expect("the healthy subscriber got every message in order");
+
+    // The stalled connection was cut off: reading it now finds what the socket buffers
+    // held, then the end of the transport.
+    let frames = stalled.rx.drain_until_closed(PROMPT).await;
+    let mut seen: Vec<usize> = Vec::new();
+    let mut last_serial = stalled_attached.channel_serial.clone();
+    for frame in &frames {
+        if frame.action == Action::Message {
+            for message in frame.messages.as_deref().unwrap_or_default() {
+                seen.push(message.name.as_deref().unwrap().parse().unwrap());
+            }
+            last_serial = frame.channel_serial.clone();
+        }
+    }
+    assert!(
+        seen.len() < MESSAGES,
+        "the stalled connection was cut off before the end"
+    );
+    assert!(
+        seen.iter().copied().eq(0..seen.len()),
+        "what it did get is in order"
+    );
+
+    // It resumes, re-attaches from its last serial and gets the rest exactly once.
+    let key = stalled.connection_key().to_owned();
+    let mut resumed = Client::connect(hub.addr, &[("resume", &key)]).await;
+    assert_eq!(resumed.connection_id(), stalled.connection_id());
+    assert_eq!(resumed.connected.error, None);
+    let mut attach = ProtocolMessage::new(Action::Attach).with_channel(CHANNEL);
+    attach.channel_serial = last_serial;
+    let attached = resumed.attach_with(attach).await;
+    assert!(attached.has_flag(flags::RESUMED), "{attached:?}");
+    while seen.len() < MESSAGES {
+        let frame = resumed.rx.next_frame(PROMPT).await;
+        assert_ne!(frame.action, Action::Disconnected, "{:?}", frame.error);
+        for message in frame.messages.unwrap_or_default() {
+            seen.push(message.name.unwrap().parse().unwrap());
+        }
+    }
+    assert!(seen.iter().copied().eq(0..MESSAGES), "each message once");
+    resumed
+        .rx
+        .expect_none("more messages", Duration::from_millis(200), |frame| {
+            frame.action == Action::Message
+        })
+        .await;
+    hub.stop().await.unwrap();
+}
+
+/// Each bad frame gets its sender an ERROR and a closed transport; an unknown action is
+/// ignored; nobody else on the hub notices.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_frames_fail_only_their_connection() {
+    const CHANNEL: &str = "robust:bystander";
+    let config = HubConfig::development();
+    let too_large = config.max_frame_bytes + 1;
+    let hub = start_hub(config).await;
+
+    // A bystander publishes and receives round trips for as long as the test runs.
+    let mut bystander = Client::connect(hub.addr, &[]).await;
+    bystander.attach(CHANNEL).await;
+    let (stop_tx, mut stop) = watch::channel(false);
+    let round_trips = tokio::spawn(async move {
+        let mut count = 0usize;
+        while !*stop.borrow_and_update() {
+            bystander
+                .round_trip(CHANNEL, &format!("trip-{count}"))
+                .await;
+            count += 1;
+        }
+        count
+    });
+
+    let oversized = format!(
+        r#"{{"action":15,"channel":"x","msgSerial":0,"messages":[{{"data":"{}"}}]}}"#,
+        "y".repeat(too_large)
+    );
+    let cases: Vec<(&str, WsMessage, u32)> = vec![
+        (
+            "truncated JSON",
+            WsMessage::text(r#"{"action":15,"channel":"x","messages":[{"data":"a""#),
+            40000,
+        ),
+        (
+            "action of the wrong type",
+            WsMessage::text(r#"{"action":"fifteen"}"#),
+            40000,
+        ),
+        (
+            "channel of the wrong type",
+            WsMessage::text(r#"{"action":10,"channel":42}"#),
+            40000,
+        ),
+        ("not an object", WsMessage::text("[1,2,3]"), 40000),
+        (
+            "binary frame",
+            WsMessage::binary(vec![0x82, 0xa1, 0x61]),
+            40000,
+        ),
+        (
+            "frame over the size limit",
+            WsMessage::text(oversized),
+            40009,
+        ),
+    ];
+    for (what, frame, code) in cases {
+        let mut victim = Client::connect(hub.addr, &[]).await;
+        victim.tx.send_raw(frame).await;
+        let error = victim
+            .rx
+            .recv_until(&format!("ERROR for {what}"), PROMPT, |frame| {
+                frame.action == Action::Error
+            })
+            .await;
+        assert_eq!(error.channel, None, "{what}: a connection error");
+        assert_eq!(error.error.map(|e| e.code), Some(code), "{what}");
+        victim.rx.drain_until_closed(PROMPT).await;
+    }
+
+    // An unknown action is ignored: the connection keeps working.
+    let mut newer_peer = Client::connect(hub.addr, &[]).await;
+    newer_peer
+        .tx
+        .send_raw(WsMessage::text(
+            r#"{"action":99,"channel":"x","futureField":1}"#,
+        ))
+        .await;
+    newer_peer.ping().await;
+    newer_peer.attach("robust:after-unknown").await;
+    newer_peer
+        .publish_acked("robust:after-unknown", vec![text_message("ok", "ok")])
+        .await;
+
+    stop_tx.send_replace(true);
+    let trips = timeout(PROMPT, round_trips)
+        .await
+        .expect("the bystander finishes its last round trip")
+        .expect("the bystander never failed");
+    assert!(trips > 0, "the bystander made round trips throughout");
+    hub.stop().await.unwrap();
+}
+
+/// Hundreds of connections attached to one channel all receive one broadcast.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hundreds_of_connections_each_receive_a_broadcast() {
+    const CHANNEL: &str = "robust:crowd";
+    const CONNECTIONS: usize = 300;
+    let hub = start_hub(HubConfig::development()).await;
+
+    let (ready_tx, mut ready) = tokio::sync::mpsc::channel(CONNECTIONS);
+    let mut crowd = tokio::task::JoinSet::new();
+    for _ in 0..CONNECTIONS {
+        let addr = hub.addr;
+        let ready_tx = ready_tx.clone();
+        crowd.spawn(async move {
+            let mut client = Client::connect(addr, &[]).await;
+            client.attach(CHANNEL).await;
+            ready_tx.send(()).await.unwrap();
+            client
+                .rx
+                .recv_until("the broadcast", PROMPT, |frame| {
+                    frame.action == Action::Message
+                })
+                .await
+        });
+    }
+    for _ in 0..CONNECTIONS {
+        timeout(PROMPT, ready.recv())
+            .await
+            .expect("every connection attaches")
+            .unwrap();
+    }
+
+    let mut publisher = Client::connect(hub.addr, &[]).await;
+    publisher
+        .publish_acked(CHANNEL, vec![text_message("broadcast", "to everyone")])
+        .await;
+    let mut received = 0;
+    while let Some(joined) = timeout(PROMPT, crowd.join_next())
+        .await
+        .expect("every connection receives within the deadline")
+    {
+        let frame = joined.expect("a subscriber failed");
+        assert_eq!(
+            frame.messages.unwrap()[0].name.as_deref(),
+            Some("broadcast")
+        );
+        received += 1;
+    }
+    assert_eq!(received, CONNECTIONS);
+    hub.stop().await.unwrap();
+}
+
+/// `stop()` tells every client DISCONNECTED before closing its socket, finishes promptly
+/// and closes the listener.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_disconnects_every_client() {
+    let hub = start_hub(HubConfig::development()).await;
+    let addr = hub.addr;
+    let mut clients = Vec::new();
+    for index in 0..5 {
+        let mut client = Client::connect(hub.addr, &[]).await;
+        if index % 2 == 0 {
+            client.attach(&format!("robust:shutdown-{index}")).await;
+        }
+        clients.push(client);
+    }
+
+    timeout(PROMPT, hub.stop())
+        .await
+        .expect("stop() finishes within the deadline")
+        .unwrap();
+
+    for mut client in clients {
+        let frames = client.rx.drain_until_closed(PROMPT).await;
+        let last = frames.last().expect("a frame before the close");
+        assert_eq!(last.action, Action::Disconnected, "{frames:?}");
+        assert!(last.error.is_some(), "DISCONNECTED says why");
+    }
+    let refused = tokio::net::TcpStream::connect(addr).await;
+    assert!(refused.is_err(), "the listener is closed");
+}
+
+/// A resume within the state TTL keeps the connection; after it, the hub opens a new one
+/// and says why (80008).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_after_the_state_ttl_opens_a_new_connection() {
+    let mut config = HubConfig::development();
+    config.connection_state_ttl = Duration::from_millis(600);
+    config.presence_grace = Duration::from_millis(200);
+    let ttl = config.connection_state_ttl;
+    let hub = start_hub(config).await;
+
+    let first = Client::connect(hub.addr, &[]).await;
+    let id = first.connection_id().to_owned();
+    let key = first.connection_key().to_owned();
+    drop(first); // abrupt: no CLOSE, the socket just goes
+
+    let second = Client::connect(hub.addr, &[("resume", &key)]).await;
+    assert_eq!(second.connection_id(), id, "resumed within the TTL");
+    assert_eq!(second.connected.error, None);
+    let key = second.connection_key().to_owned();
+    drop(second);
+
+    // Nothing to wait on but the clock: the state TTL has to pass.
+    tokio::time::sleep(ttl * 3).await;
+    let third = Client::connect(hub.addr, &[("resume", &key)]).await;
+    assert_ne!(third.connection_id(), id, "a new connection");
+    let error = third.connected.error.clone().expect("CONNECTED says why");
+    assert_eq!(error.code, 80008);
+    hub.stop().await.unwrap();
+}
+
+/// A member whose connection drops is left for the others after the presence grace; one
+/// that resumes within the grace stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_members_leave_after_the_grace_unless_they_resume() {
+    const CHANNEL: &str = "robust:presence";
+    let mut config = HubConfig::development();
+    config.presence_grace = Duration::from_secs(1);
+    let grace = config.presence_grace;
+    let hub = start_hub(config).await;
+
+    let mut observer = Client::connect(hub.addr, &[]).await;
+    observer.attach(CHANNEL).await;
+
+    let alice = enter_member(&hub, &mut observer, CHANNEL, "alice").await;
+    let carol = enter_member(&hub, &mut observer, CHANNEL, "carol").await;
+
+    // alice drops and stays away: her LEAVE comes after the grace, not before.
+    let dropped_at = Instant::now();
+    drop(alice);
+    let leave = observer
+        .rx
+        .recv_until("LEAVE for alice", grace + PROMPT, |frame| {
+            is_presence(frame, PresenceAction::Leave, "alice")
+        })
+        .await;
+    assert!(
+        dropped_at.elapsed() >= grace.mul_f32(0.9),
+        "LEAVE came after {:?}, before the grace",
+        dropped_at.elapsed()
+    );
+    let member = &leave.presence.unwrap()[0];
+    assert!(
+        member
+            .id
+            .as_deref()
+            .is_none_or(|id| !id.starts_with(member.connection_id.as_deref().unwrap())),
+        "a synthesized LEAVE is ordered by timestamp (ably-protocol.md §5.4)"
+    );
+
+    // carol drops and resumes at once: no LEAVE, and she is still present.
+    let key = carol.connection_key().to_owned();
+    let id = carol.connection_id().to_owned();
+    drop(carol);
+    let mut carol = Client::connect(hub.addr, &[("resume", &key), ("clientId", "carol")]).await;
+    assert_eq!(carol.connection_id(), id);
+    carol.attach(CHANNEL).await;
+    observer
+        .rx
+        .expect_none("LEAVE for carol", grace * 2, |frame| {
+            is_presence(frame, PresenceAction::Leave, "carol")
+        })
+        .await;
+
+    let mut late = Client::connect(hub.addr, &[]).await;
+    let attached = late.attach(CHANNEL).await;
+    assert!(attached.has_flag(flags::HAS_PRESENCE));
+    let sync = late
+        .rx
+        .recv_until("SYNC", PROMPT, |frame| frame.action == Action::Sync)
+        .await;
+    let present: Vec<_> = sync
+        .presence
+        .unwrap()
+        .into_iter()
+        .filter_map(|member| member.client_id)
+        .collect();
+    assert_eq!(present, ["carol"]);
+    hub.stop().await.unwrap();
+}
+
+/// Connects as `client_id`, enters `channel` and waits until `observer` sees the ENTER.
+async fn enter_member(
+    hub: &RunningHub,
+    observer: &mut Client,
+    channel: &str,
+    client_id: &str,
+) -> Client {
+    let mut member = Client::connect(hub.addr, &[("clientId", client_id)]).await;
+    member.attach(channel).await;
+    let serial = member
+        .tx
+        .presence(channel, vec![PresenceMessage::new(PresenceAction::Enter)])
+        .await;
+    member.rx.expect_ack(serial, PROMPT).await;
+    observer
+        .rx
+        .recv_until(&format!("ENTER for {client_id}"), PROMPT, |frame| {
+            is_presence(frame, PresenceAction::Enter, client_id)
+        })
+        .await;
+    member
+}
+
+fn is_presence(frame: &ProtocolMessage, action: PresenceAction, client_id: &str) -> bool {
+    frame.action == Action::Presence
+        && frame
+            .presence
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .any(|member| member.action == action && member.client_id.as_deref() == Some(client_id))
+}
+
+/// Before a token expires the hub asks for a new one (AUTH); answered, the connection
+/// carries on under the same id; unanswered, it is disconnected with 40142 at expiry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expiring_tokens_are_renewed_or_disconnected() {
+    const TTL_MS: u64 = 2000;
+    let hub = start_hub(HubConfig::development()).await;
+
+    // Renewed: same connection, still working after the first token's expiry.
+    let token = request_token(&hub, TTL_MS).await;
+    let mut renewed = Client::connect(hub.addr, &[("access_token", token.token.expose())]).await;
+    let id = renewed.connection_id().to_owned();
+    renewed
+        .rx
+        .recv_until("AUTH", PROMPT, |frame| frame.action == Action::Auth)
+        .await;
+    assert!(now_ms() < token.expires, "AUTH came before expiry");
+    let fresh = request_token(&hub, 60_000).await;
+    let mut auth = ProtocolMessage::new(Action::Auth);
+    auth.auth = Some(AuthDetails {
+        access_token: fresh.token.expose().to_owned(),
+    });
+    renewed.tx.send(&auth).await;
+    let connected = renewed
+        .rx
+        .recv_until("CONNECTED after AUTH", PROMPT, |frame| {
+            frame.action == Action::Connected
+        })
+        .await;
+    assert_eq!(connected.connection_id.as_deref(), Some(id.as_str()));
+    assert_eq!(connected.error, None);
+
+    // Unanswered: DISCONNECTED with 40142 once the token expires, then the socket closes.
+    let token = request_token(&hub, TTL_MS).await;
+    let mut ignored = Client::connect(hub.addr, &[("access_token", token.token.expose())]).await;
+    ignored
+        .rx
+        .recv_until("AUTH", PROMPT, |frame| frame.action == Action::Auth)
+        .await;
+    let frames = ignored
+        .rx
+        .drain_until_closed(Duration::from_millis(TTL_MS) + PROMPT)
+        .await;
+    let last = frames.last().expect("a frame before the close");
+    assert_eq!(last.action, Action::Disconnected, "{frames:?}");
+    assert_eq!(last.error.as_ref().map(|e| e.code), Some(40142));
+    assert!(now_ms() >= token.expires, "not before expiry");
+
+    // Meanwhile the renewed connection outlived its first token.
+    renewed.ping().await;
+    renewed
+        .rx
+        .expect_none("DISCONNECTED", Duration::from_millis(100), |frame| {
+            frame.action == Action::Disconnected
+        })
+        .await;
+    hub.stop().await.unwrap();
+}
+
+/// A token for the development key via `POST /keys/{keyName}/requestToken`.
+async fn request_token(hub: &RunningHub, ttl_ms: u64) -> TokenDetails {
+    let key: ApiKey = DEVELOPMENT_KEY.parse().unwrap();
+    let params = TokenParams {
+        ttl_ms: Some(ttl_ms),
+        ..TokenParams::default()
+    };
+    let request = TokenRequest::sign(&key, &params, now_ms(), new_nonce());
+    let response = reqwest::Client::new()
+        .post(format!("{}/keys/{}/requestToken", hub.url(), key.name()))
+        .json(&request)
+        .timeout(PROMPT)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    response.json().await.unwrap()
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        .try_into()
+        .unwrap()
+}

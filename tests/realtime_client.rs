@@ -1,0 +1,416 @@
+//! The realtime client against the real hub on loopback: connect, both kinds of auth,
+//! attach/detach, publish with ACK, presence, resume, failed resume with the gap filled
+//! from history, discovery, and a refused capability.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+mod common;
+
+use std::time::Duration;
+
+use brokerdash::auth::ApiKey;
+use brokerdash::hub::{DEVELOPMENT_KEY, HubConfig};
+use brokerdash::protocol::{Message, PresenceAction};
+use brokerdash::realtime::{
+    AttachOptions, ChannelState, ClientOptions, NetEvent, Realtime, discover, opened_channel,
+};
+use brokerdash::rest::AuthConfig;
+use common::PROMPT;
+use common::events::{Events, text_of};
+use common::gate::Gate;
+use serde_json::json;
+use url::Url;
+
+fn key() -> ApiKey {
+    DEVELOPMENT_KEY.parse().unwrap()
+}
+
+fn options(url: &str, auth: AuthConfig) -> ClientOptions {
+    ClientOptions::new(Url::parse(url).unwrap(), auth)
+}
+
+fn basic(url: &str) -> ClientOptions {
+    options(
+        url,
+        AuthConfig::Key {
+            key: key(),
+            use_tokens: false,
+            token_ttl_ms: None,
+        },
+    )
+}
+
+fn text(name: &str, data: &str) -> Message {
+    Message {
+        name: Some(name.into()),
+        data: Some(json!(data)),
+        ..Message::default()
+    }
+}
+
+#[tokio::test]
+async fn connects_attaches_publishes_with_ack_and_detaches() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let (client, receiver) = Realtime::connect(basic(&hub.url()));
+    let mut events = Events::new(receiver);
+    events.connected().await;
+    client.attach("conversation:1", AttachOptions::default());
+    assert!(
+        !events.attached("conversation:1").await,
+        "a fresh attach is not a resume"
+    );
+
+    let ack = client
+        .publish("conversation:1", vec![text("hello", "world")])
+        .await
+        .unwrap();
+    assert_eq!(ack.serials.len(), 1);
+    assert!(ack.serials[0].is_some());
+    let received = events
+        .messages_until("conversation:1", "hello", PROMPT)
+        .await;
+    assert_eq!(text_of(&received[0]), "world");
+    assert!(!received[0].id.is_empty());
+
+    client.detach("conversation:1");
+    events
+        .wait_for("detached", PROMPT, |event| {
+            matches!(
+                event,
+                NetEvent::Channel {
+                    state: ChannelState::Detached,
+                    ..
+                }
+            )
+        })
+        .await;
+    client.close().await;
+    hub.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn token_auth_through_the_auth_url_and_a_refused_capability() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let auth_url = Url::parse(&format!("{}/api/ably/auth", hub.url())).unwrap();
+    let mut options = options(
+        &hub.url(),
+        AuthConfig::AuthUrl {
+            url: auth_url,
+            broker_id: "7".into(),
+        },
+    );
+    options.client_id = Some("broker-7".into());
+    let (client, receiver) = Realtime::connect(options);
+    let mut events = Events::new(receiver);
+    events.connected().await;
+
+    client.attach("conversation:42", AttachOptions::default());
+    events.attached("conversation:42").await;
+    client
+        .publish("conversation:42", vec![text("message:broker", "hi")])
+        .await
+        .unwrap();
+    let received = events
+        .messages_until("conversation:42", "message:broker", PROMPT)
+        .await;
+    assert_eq!(
+        received[0].client_id.as_deref(),
+        Some("broker-7"),
+        "the token's clientId stamps messages"
+    );
+
+    client.attach("admin:secrets", AttachOptions::default());
+    let refused = events
+        .wait_for("admin channel failed", PROMPT, |event| {
+            matches!(event, NetEvent::Channel { channel, state: ChannelState::Failed, .. } if channel == "admin:secrets")
+        })
+        .await;
+    let NetEvent::Channel {
+        reason: Some(reason),
+        ..
+    } = refused
+    else {
+        panic!("no reason")
+    };
+    assert_eq!(reason.code, 40160);
+    let denied = client
+        .publish("admin:secrets", vec![text("x", "y")])
+        .await
+        .unwrap_err();
+    assert!(denied.to_string().contains("40160"), "{denied}");
+    client.close().await;
+    hub.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn tokens_signed_locally_with_the_key() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let mut options = options(
+        &hub.url(),
+        AuthConfig::Key {
+            key: key(),
+            use_tokens: true,
+            token_ttl_ms: Some(60_000),
+        },
+    );
+    options.client_id = Some("signer".into());
+    let (client, receiver) = Realtime::connect(options);
+    let mut events = Events::new(receiver);
+    events.connected().await;
+    client.attach("conversation:t", AttachOptions::default());
+    events.attached("conversation:t").await;
+    client
+        .publish("conversation:t", vec![text("signed", "ok")])
+        .await
+        .unwrap();
+    let received = events
+        .messages_until("conversation:t", "signed", PROMPT)
+        .await;
+    assert_eq!(received[0].client_id.as_deref(), Some("signer"));
+    client.close().await;
+    hub.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn presence_enter_update_leave_are_seen_by_another_client() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let mut watcher_options = basic(&hub.url());
+    watcher_options.client_id = Some("watcher".into());
+    let (watcher, receiver) = Realtime::connect(watcher_options);
+    let mut watching = Events::new(receiver);
+    watching.connected().await;
+    watcher.attach("conversation:p", AttachOptions::default());
+    watching.attached("conversation:p").await;
+
+    let mut member_options = basic(&hub.url());
+    member_options.client_id = Some("broker-1".into());
+    let (member, member_events) = Realtime::connect(member_options);
+    let mut member_events = Events::new(member_events);
+    member.attach("conversation:p", AttachOptions::default());
+    member_events.attached("conversation:p").await;
+    member
+        .enter(
+            "conversation:p",
+            Some(json!({"name": "Sam", "viewing": true})),
+        )
+        .await
+        .unwrap();
+    member
+        .update(
+            "conversation:p",
+            Some(json!({"name": "Sam", "viewing": false})),
+        )
+        .await
+        .unwrap();
+    member.leave("conversation:p").await.unwrap();
+
+    let mut actions = Vec::new();
+    while actions.len() < 3 {
+        let event = watching
+            .wait_for("presence", PROMPT, |event| {
+                matches!(event, NetEvent::Presence { .. })
+            })
+            .await;
+        if let NetEvent::Presence { change, .. } = event {
+            assert_eq!(change.member.client_id.as_deref(), Some("broker-1"));
+            actions.push(change.action);
+        }
+    }
+    assert_eq!(
+        actions,
+        vec![
+            PresenceAction::Enter,
+            PresenceAction::Update,
+            PresenceAction::Leave
+        ]
+    );
+    member.close().await;
+    watcher.close().await;
+    hub.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn resumes_after_a_drop_with_nothing_lost_or_doubled() {
+    let mut config = HubConfig::development();
+    config.faults = true;
+    let hub = common::start_hub(config).await;
+    let gate = Gate::start(hub.addr).await;
+    let mut options = basic(&gate.url());
+    options.timeouts.disconnected_retry = Duration::from_millis(300);
+    let (client, receiver) = Realtime::connect(options);
+    let mut events = Events::new(receiver);
+    events.connected().await;
+    client.attach("conversation:r", AttachOptions::default());
+    events.attached("conversation:r").await;
+
+    let (publisher, publisher_events) = Realtime::connect(basic(&hub.url()));
+    drop(publisher_events);
+    publisher
+        .publish("conversation:r", vec![text("before", "1")])
+        .await
+        .unwrap();
+    events
+        .messages_until("conversation:r", "before", PROMPT)
+        .await;
+
+    gate.close();
+    events
+        .wait_for("disconnected", PROMPT, |event| {
+            matches!(
+                event,
+                NetEvent::Connection {
+                    state: brokerdash::realtime::ConnectionState::Disconnected,
+                    ..
+                }
+            )
+        })
+        .await;
+    for index in 0..5 {
+        publisher
+            .publish(
+                "conversation:r",
+                vec![text(&format!("missed-{index}"), "x")],
+            )
+            .await
+            .unwrap();
+    }
+    gate.open();
+    assert!(
+        events.attached("conversation:r").await,
+        "the channel resumed"
+    );
+    publisher
+        .publish("conversation:r", vec![text("after", "x")])
+        .await
+        .unwrap();
+    let names: Vec<String> = events
+        .messages_until("conversation:r", "after", PROMPT)
+        .await
+        .into_iter()
+        .filter_map(|message| message.name)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "missed-0", "missed-1", "missed-2", "missed-3", "missed-4", "after"
+        ]
+    );
+    client.close().await;
+    publisher.close().await;
+    hub.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_failed_resume_fills_the_gap_from_history_and_says_so() {
+    let mut config = HubConfig::development();
+    // A short state TTL: the hub forgets the connection and will not replay the gap.
+    config.connection_state_ttl = Duration::from_millis(500);
+    config.presence_grace = Duration::from_millis(200);
+    let hub = common::start_hub(config).await;
+    let gate = Gate::start(hub.addr).await;
+    let mut options = basic(&gate.url());
+    options.timeouts.disconnected_retry = Duration::from_millis(300);
+    options.timeouts.suspended_retry = Duration::from_millis(300);
+    let (client, receiver) = Realtime::connect(options);
+    let mut events = Events::new(receiver);
+    events.connected().await;
+    client.attach("conversation:g", AttachOptions::default());
+    events.attached("conversation:g").await;
+
+    let (publisher, publisher_events) = Realtime::connect(basic(&hub.url()));
+    drop(publisher_events);
+    publisher
+        .publish("conversation:g", vec![text("before", "1")])
+        .await
+        .unwrap();
+    events
+        .messages_until("conversation:g", "before", PROMPT)
+        .await;
+
+    gate.close();
+    for index in 0..4 {
+        publisher
+            .publish("conversation:g", vec![text(&format!("gap-{index}"), "x")])
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(900)).await; // past the hub's state TTL, on purpose
+    gate.open();
+    let resumed = events.attached("conversation:g").await;
+    assert!(!resumed, "continuity was lost");
+    events
+        .wait_for("gap filled", PROMPT, |event| {
+            matches!(event, NetEvent::GapFilled { channel, recovered: 4 } if channel == "conversation:g")
+        })
+        .await;
+    publisher
+        .publish("conversation:g", vec![text("after", "x")])
+        .await
+        .unwrap();
+    let mut names: Vec<String> = events
+        .seen
+        .iter()
+        .filter_map(|event| match event {
+            NetEvent::Message {
+                channel, message, ..
+            } if channel == "conversation:g" => message.name.clone(),
+            _ => None,
+        })
+        .collect();
+    names.extend(
+        events
+            .messages_until("conversation:g", "after", PROMPT)
+            .await
+            .into_iter()
+            .filter_map(|message| message.name),
+    );
+    assert_eq!(
+        names,
+        ["before", "gap-0", "gap-1", "gap-2", "gap-3", "after"]
+    );
+    client.close().await;
+    publisher.close().await;
+    hub.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn discovers_a_channel_opened_after_start() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let (publisher, publisher_events) = Realtime::connect(basic(&hub.url()));
+    drop(publisher_events);
+    publisher
+        .rest()
+        .publish("conversation:early", &[text("message:user", "x")])
+        .await
+        .unwrap();
+
+    let (client, receiver) = Realtime::connect(basic(&hub.url()));
+    let mut events = Events::new(receiver);
+    let found = discover(&client).await.unwrap();
+    assert_eq!(found, vec!["conversation:early".to_owned()]);
+    events
+        .attached(brokerdash::realtime::LIFECYCLE_CHANNEL)
+        .await;
+
+    publisher
+        .rest()
+        .publish("conversation:late", &[text("message:user", "x")])
+        .await
+        .unwrap();
+    let event = events
+        .wait_for(
+            "lifecycle message for conversation:late",
+            PROMPT,
+            |event| match event {
+                NetEvent::Message {
+                    channel, message, ..
+                } => opened_channel(channel, message).as_deref() == Some("conversation:late"),
+                _ => false,
+            },
+        )
+        .await;
+    assert!(matches!(event, NetEvent::Message { .. }));
+    client.close().await;
+    publisher.close().await;
+    hub.stop().await.unwrap();
+}
