@@ -73,10 +73,16 @@ impl Tally {
             return;
         }
         self.received += 1;
-        if let Some(previous) = self.last_on_channel.insert(channel.to_owned(), sequence)
-            && sequence < previous
-        {
-            self.reordered += 1;
+        match self.last_on_channel.get_mut(channel) {
+            Some(previous) => {
+                if sequence < *previous {
+                    self.reordered += 1;
+                }
+                *previous = sequence;
+            }
+            None => {
+                self.last_on_channel.insert(channel.to_owned(), sequence);
+            }
         }
         if let Some(sent) = payload_field(payload, "sentNs").and_then(Value::as_u64) {
             self.latencies_ms

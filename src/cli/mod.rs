@@ -115,7 +115,17 @@ pub struct HubArgs {
 
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Runtime::new() {
+    // The measuring subscriber runs on one thread: handing each frame between worker
+    // threads costs more CPU than decoding it.
+    let single_thread = matches!(cli.command, Command::Bench(BenchCommand::Subscribe { .. }));
+    let runtime = if single_thread {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Runtime::new()
+    };
+    let runtime = match runtime {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("brokerdash: cannot start the async runtime: {error}");

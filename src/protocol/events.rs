@@ -3,6 +3,7 @@
 //! point matches on event-name strings. An unknown name or a payload missing what its name
 //! promises becomes a typed variant that keeps what arrived, so it can be shown, not lost.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde_json::{Map, Value, json};
@@ -180,7 +181,11 @@ impl ConversationEvent {
     /// Parses a message's event name and decoded data.
     pub fn parse(name: Option<&str>, payload: &Payload) -> TimedEvent {
         let name = name.unwrap_or("");
-        let data = payload.to_json();
+        // Borrowed when already JSON: the data is copied only into the variants that keep it.
+        let data = match payload {
+            Payload::Json(value) => Cow::Borrowed(value),
+            other => Cow::Owned(other.to_json()),
+        };
         let timestamp = data.get("timestamp").and_then(|value| {
             value
                 .as_i64()
@@ -190,12 +195,12 @@ impl ConversationEvent {
             Some(Ok(event)) => event,
             Some(Err(problem)) => Self::Malformed {
                 name: name.to_owned(),
-                data,
+                data: data.into_owned(),
                 problem,
             },
             None => Self::Unknown {
                 name: name.to_owned(),
-                data,
+                data: data.into_owned(),
             },
         };
         TimedEvent { event, timestamp }

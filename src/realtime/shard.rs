@@ -178,9 +178,28 @@ impl Shard {
 
     pub(crate) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<ShardCommand>) {
         self.connection(Input::Connect).await;
+        // Two long-lived timers, re-armed only when their deadline changes: building a
+        // timer per received frame would cost more than decoding the frame.
+        let timer = sleep_until(far_future());
+        let idle = sleep_until(far_future());
+        tokio::pin!(timer, idle);
+        let mut timer_armed: Option<Instant> = None;
+        let mut idle_armed: Option<Instant> = None;
         loop {
             let next_timer = self.next_timer();
-            let idle_deadline = self.idle_deadline();
+            if next_timer != timer_armed {
+                timer.as_mut().reset(next_timer.unwrap_or_else(far_future));
+                timer_armed = next_timer;
+            }
+            match self.idle_limit() {
+                None => idle_armed = None,
+                Some(limit) if idle_armed.is_none() => {
+                    let due = self.last_activity + limit;
+                    idle.as_mut().reset(due);
+                    idle_armed = Some(due);
+                }
+                Some(_) => {}
+            }
             tokio::select! {
                 command = commands.recv() => match command {
                     Some(command) => self.command(command).await,
@@ -191,13 +210,18 @@ impl Shard {
                 },
                 Some(internal) = self.internal_rx.recv() => self.internal(internal).await,
                 frame = next_frame(&mut self.socket) => self.incoming(frame).await,
-                () = sleep_until(next_timer.unwrap_or_else(far_future)), if next_timer.is_some() => {
+                () = &mut timer, if timer_armed.is_some() => {
+                    timer_armed = None;
                     self.fire_timers().await;
                 }
-                () = sleep_until(idle_deadline.unwrap_or_else(far_future)), if idle_deadline.is_some() => {
+                () = &mut idle, if idle_armed.is_some() => {
+                    idle_armed = None;
+                    // Frames arrived since it was armed: the loop re-arms it from the last one.
                     let silent = self.last_activity.elapsed();
-                    let error = ErrorInfo::new(80003, 408, format!("No activity seen from the server in {} ms; assuming the connection dropped", silent.as_millis()));
-                    self.connection(Input::Lost(error)).await;
+                    if self.idle_limit().is_some_and(|limit| silent >= limit) {
+                        let error = ErrorInfo::new(80003, 408, format!("No activity seen from the server in {} ms; assuming the connection dropped", silent.as_millis()));
+                        self.connection(Input::Lost(error)).await;
+                    }
                 }
             }
             if matches!(
@@ -216,12 +240,12 @@ impl Shard {
         }
     }
 
-    fn idle_deadline(&self) -> Option<Instant> {
+    /// How long the server may stay silent, while connected.
+    fn idle_limit(&self) -> Option<Duration> {
         if self.machine.state() != ConnectionState::Connected {
             return None;
         }
-        let limit = self.machine.idle_limit(self.options.request_timeout)?;
-        Some(self.last_activity + limit)
+        self.machine.idle_limit(self.options.request_timeout)
     }
 
     // ---- timers -------------------------------------------------------------------------
