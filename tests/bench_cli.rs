@@ -4,10 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::processes::HubProcess;
 use serde_json::Value;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_brokerdash");
@@ -22,25 +25,15 @@ impl Drop for Running {
     }
 }
 
-fn start_hub() -> (Running, u16) {
-    let mut hub = Command::new(BINARY)
-        .args(["hub", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the hub");
-    let stdout = hub.stdout.take().expect("hub stdout");
-    let mut first = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut first)
-        .expect("hub's first line");
-    let port = first
-        .trim()
+fn start_hub() -> (HubProcess, u16) {
+    let hub = HubProcess::start(&[]);
+    let port = hub
+        .url
         .rsplit(':')
         .next()
         .and_then(|port| port.parse().ok())
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
-    (Running(hub), port)
+        .expect("hub port");
+    (hub, port)
 }
 
 fn active_channels(port: u16) -> usize {

@@ -1,7 +1,9 @@
 //! The command-line contract of `../shared/DESIGN.md`: subcommands and their options.
 
 mod connect;
+mod dashboard;
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -19,13 +21,32 @@ pub use connect::{ABLY_ENDPOINT, Connection, ConnectionArgs};
     version,
     about = "A terminal dashboard for mortgage brokers and supervisors watching live customer conversations over Ably"
 )]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+    /// Without a subcommand: the dashboard.
+    #[command(flatten)]
+    pub dashboard: DashboardArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DashboardArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Theme: dark (default), light, high-contrast.
+    #[arg(long)]
+    pub theme: Option<String>,
+    /// Watch only: nothing can be published.
+    #[arg(long)]
+    pub read_only: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The whole system on this machine: a hub, simulated customers, AI broker, SLA
+    /// monitor and a second broker, and the dashboard on top. No account, no network.
+    Demo(DemoArgs),
     /// Run the hub: a local Ably-compatible server for development, demos and tests
     /// (production uses Ably itself).
     Hub(HubArgs),
@@ -53,6 +74,16 @@ pub enum Command {
     /// Load generation and latency measurement.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Simulated customers, one conversation each.
+    #[arg(long, default_value_t = 12)]
+    pub conversations: usize,
+    /// Seed for the simulation: the same seed plays the same script.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -117,7 +148,10 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     // The measuring subscriber runs on one thread: handing each frame between worker
     // threads costs more CPU than decoding it.
-    let single_thread = matches!(cli.command, Command::Bench(BenchCommand::Subscribe { .. }));
+    let single_thread = matches!(
+        cli.command,
+        Some(Command::Bench(BenchCommand::Subscribe { .. }))
+    );
     let runtime = if single_thread {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -133,21 +167,23 @@ pub fn run() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Hub(args) => runtime.block_on(run_hub(args)),
-        Command::Tail { connection, jsonl } => runtime.block_on(run_tail(&connection, jsonl)),
-        Command::Publish {
+        None => runtime.block_on(dashboard::run(&cli.dashboard)),
+        Some(Command::Demo(args)) => runtime.block_on(dashboard::demo(args)),
+        Some(Command::Hub(args)) => runtime.block_on(run_hub(args)),
+        Some(Command::Tail { connection, jsonl }) => runtime.block_on(run_tail(&connection, jsonl)),
+        Some(Command::Publish {
             connection,
             channel,
             event,
             json,
             id,
-        } => runtime.block_on(async {
+        }) => runtime.block_on(async {
             let connection = connection.resolve()?;
             let id = crate::publish::run(connection.options, &channel, &event, &json, id).await?;
             println!("{id}");
             Ok(())
         }),
-        Command::Bench(command) => runtime.block_on(run_bench(command)),
+        Some(Command::Bench(command)) => runtime.block_on(run_bench(command)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -249,13 +285,20 @@ async fn run_hub(args: HubArgs) -> Result<(), String> {
         .await
         .map_err(|error| format!("cannot listen on {}: {error}", args.listen))?;
     let addr = listener.local_addr().map_err(|error| error.to_string())?;
-    println!("hub listening on http://{addr}");
+    // Written without println!: a reader that closes our stdout must not stop the hub.
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "hub listening on http://{addr}");
     if given_keys {
         let names: Vec<&str> = keys.iter().map(ApiKey::name).collect();
-        println!("keys: {} (secrets as given with --key)", names.join(", "));
+        let _ = writeln!(
+            out,
+            "keys: {} (secrets as given with --key)",
+            names.join(", ")
+        );
     } else {
-        println!("key: {DEVELOPMENT_KEY} (the fixed development key)");
+        let _ = writeln!(out, "key: {DEVELOPMENT_KEY} (the fixed development key)");
     }
+    let _ = out.flush();
     hub::run(listener, config, shutdown_signal())
         .await
         .map_err(|error| format!("hub stopped: {error}"))
@@ -319,7 +362,7 @@ mod tests {
         ])
         .unwrap();
         assert!(
-            matches!(parsed.command, Command::Tail { jsonl: true, ref connection } if connection.channels == ["a", "b"])
+            matches!(parsed.command, Some(Command::Tail { jsonl: true, ref connection }) if connection.channels == ["a", "b"])
         );
         let parsed = Cli::try_parse_from([
             "brokerdash",
@@ -334,7 +377,7 @@ mod tests {
         ])
         .unwrap();
         assert!(
-            matches!(parsed.command, Command::Hub(ref hub) if hub.keys.len() == 2 && hub.faults)
+            matches!(parsed.command, Some(Command::Hub(ref hub)) if hub.keys.len() == 2 && hub.faults)
         );
         let parsed = Cli::try_parse_from([
             "brokerdash",
@@ -344,6 +387,26 @@ mod tests {
             "{}",
         ])
         .unwrap();
-        assert!(matches!(parsed.command, Command::Publish { .. }));
+        assert!(matches!(parsed.command, Some(Command::Publish { .. })));
+        let parsed = Cli::try_parse_from([
+            "brokerdash",
+            "--read-only",
+            "--theme",
+            "light",
+            "--key",
+            "a.b:c",
+        ])
+        .unwrap();
+        assert!(parsed.command.is_none() && parsed.dashboard.read_only);
+        let parsed =
+            Cli::try_parse_from(["brokerdash", "demo", "--conversations", "5", "--seed", "3"])
+                .unwrap();
+        assert!(matches!(
+            parsed.command,
+            Some(Command::Demo(DemoArgs {
+                conversations: 5,
+                seed: 3
+            }))
+        ));
     }
 }

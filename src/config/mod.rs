@@ -2,6 +2,8 @@
 //! flag > environment > config file > default. clap resolves flag and environment; this
 //! module supplies the file's values and the defaults, and says where files live.
 
+pub mod theme;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -40,6 +42,8 @@ pub struct DashboardSection {
     pub read_only: Option<bool>,
     /// Use ASCII marks instead of symbols and emoji.
     pub ascii: Option<bool>,
+    /// Ring the terminal bell for new customer messages off screen and SLA breaches.
+    pub bell: Option<bool>,
 }
 
 #[derive(Debug, Error)]

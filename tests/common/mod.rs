@@ -11,6 +11,8 @@
 
 pub mod events;
 pub mod gate;
+pub mod processes;
+pub mod pty;
 
 use std::net::SocketAddr;
 use std::time::Duration;

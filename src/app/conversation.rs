@@ -1,0 +1,239 @@
+//! One conversation as the dashboard knows it: messages with their senders and delivery
+//! state, who is present and typing, the SLA state, unread count, draft and scroll.
+//! All text here was cleaned at intake (`sanitize`).
+
+use std::collections::BTreeMap;
+
+use crate::protocol::events::{Actor, ConversationId};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sender {
+    Customer,
+    Ai {
+        persona: Option<String>,
+    },
+    Me,
+    Broker {
+        id: String,
+        name: Option<String>,
+    },
+    /// The dashboard's own notes: unknown or malformed events, gaps.
+    System,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Written to the outbox, not acknowledged yet.
+    Sending,
+    Sent,
+    Read,
+    Failed,
+}
+
+impl Delivery {
+    pub fn words(self) -> &'static str {
+        match self {
+            Self::Sending => "sending",
+            Self::Sent => "sent",
+            Self::Read => "read",
+            Self::Failed => "failed — r to retry",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatMessage {
+    /// The event's `messageId` (or the wire id when there is none).
+    pub id: String,
+    pub sender: Sender,
+    pub text: String,
+    pub at_ms: i64,
+    pub delivery: Option<Delivery>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Presence {
+    Offline,
+    Away,
+    Online,
+}
+
+impl Presence {
+    pub fn words(self) -> &'static str {
+        match self {
+            Self::Online => "online",
+            Self::Away => "away",
+            Self::Offline => "offline",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SlaLevel {
+    Warning,
+    Breach,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sla {
+    pub level: SlaLevel,
+    pub threshold_ms: u64,
+    pub actual_ms: u64,
+    /// When the event arrived: with `actual_ms` it says since when the customer waits.
+    pub received_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Typing {
+    pub actor: Actor,
+    pub since_ms: i64,
+}
+
+/// Scrolling in the message list, counted in messages from the newest.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scroll {
+    /// 0 = following the live end.
+    pub from_bottom: usize,
+    /// Messages that arrived while scrolled up.
+    pub new_below: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversation {
+    pub id: ConversationId,
+    pub channel: String,
+    pub customer_name: Option<String>,
+    pub presence: Presence,
+    pub messages: Vec<ChatMessage>,
+    pub unread: usize,
+    pub typing: Option<Typing>,
+    pub sla: Option<Sla>,
+    /// Since when the customer has waited for a human reply, if they are waiting.
+    pub waiting_since_ms: Option<i64>,
+    pub last_activity_ms: i64,
+    pub draft: String,
+    /// Other brokers viewing this conversation: clientId → name.
+    pub viewers: BTreeMap<String, String>,
+    pub persona: Option<String>,
+    pub scroll: Scroll,
+    /// Recent history was requested for it.
+    pub history_requested: bool,
+    /// Older history is being fetched / no more exists.
+    pub loading_older: bool,
+    pub history_exhausted: bool,
+    /// Newest customer message we announced as read.
+    pub read_sent: Option<String>,
+    /// Events that were not understood, shown as system lines.
+    pub odd_events: usize,
+}
+
+/// Messages kept per conversation in memory; older ones are paged in from history.
+pub const MESSAGES_KEPT: usize = 20_000;
+
+impl Conversation {
+    pub fn new(id: ConversationId) -> Self {
+        Self {
+            channel: id.channel(),
+            id,
+            customer_name: None,
+            presence: Presence::Offline,
+            messages: Vec::new(),
+            unread: 0,
+            typing: None,
+            sla: None,
+            waiting_since_ms: None,
+            last_activity_ms: 0,
+            draft: String::new(),
+            viewers: BTreeMap::new(),
+            persona: None,
+            scroll: Scroll::default(),
+            history_requested: false,
+            loading_older: false,
+            history_exhausted: false,
+            read_sent: None,
+            odd_events: 0,
+        }
+    }
+
+    pub fn title(&self) -> String {
+        self.customer_name
+            .clone()
+            .unwrap_or_else(|| format!("Conversation {}", self.id))
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.messages.iter().rev().any(|message| message.id == id)
+    }
+
+    /// Inserts in time order (history may arrive after live messages); false if known.
+    pub fn insert(&mut self, message: ChatMessage) -> bool {
+        if self.contains(&message.id) {
+            return false;
+        }
+        let position = self
+            .messages
+            .iter()
+            .rposition(|existing| existing.at_ms <= message.at_ms)
+            .map_or(0, |index| index + 1);
+        self.last_activity_ms = self.last_activity_ms.max(message.at_ms);
+        self.messages.insert(position, message);
+        if self.messages.len() > MESSAGES_KEPT {
+            self.messages.remove(0);
+            self.history_exhausted = false;
+        }
+        true
+    }
+
+    pub fn last_preview(&self) -> Option<&ChatMessage> {
+        self.messages
+            .iter()
+            .rev()
+            .find(|message| message.sender != Sender::System)
+    }
+
+    pub fn newest_customer_message(&self) -> Option<&ChatMessage> {
+        self.messages
+            .iter()
+            .rev()
+            .find(|message| message.sender == Sender::Customer)
+    }
+
+    pub fn oldest_ms(&self) -> Option<i64> {
+        self.messages.first().map(|message| message.at_ms)
+    }
+
+    pub fn has_draft(&self) -> bool {
+        !self.draft.trim().is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(id: &str, at_ms: i64) -> ChatMessage {
+        ChatMessage {
+            id: id.into(),
+            sender: Sender::Customer,
+            text: id.into(),
+            at_ms,
+            delivery: None,
+        }
+    }
+
+    #[test]
+    fn messages_stay_in_time_order_and_unique() {
+        let mut conversation = Conversation::new(ConversationId::new("1"));
+        assert!(conversation.insert(message("b", 20)));
+        assert!(conversation.insert(message("c", 30)));
+        assert!(conversation.insert(message("a", 10)));
+        assert!(!conversation.insert(message("b", 20)));
+        let ids: Vec<&str> = conversation
+            .messages
+            .iter()
+            .map(|m| m.id.as_str())
+            .collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+        assert_eq!(conversation.last_activity_ms, 30);
+    }
+}

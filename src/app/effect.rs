@@ -1,0 +1,42 @@
+//! What the reducer asks the outside world to do; executed by the app loop.
+
+use serde_json::Value;
+
+use crate::store::OutboxEntry;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Attach {
+        channel: String,
+    },
+    /// Publish an event that needs no tracking (typing, read receipts, picked suggestions).
+    Publish {
+        channel: String,
+        name: String,
+        data: Value,
+    },
+    /// Write a reply to the outbox, then publish it with its message id.
+    SendReply(OutboxEntry),
+    EnterPresence {
+        channel: String,
+        data: Value,
+    },
+    LeavePresence {
+        channel: String,
+    },
+    FetchHistory {
+        channel: String,
+        before_ms: Option<i64>,
+    },
+    FetchSuggestions {
+        channel: String,
+        conversation_id: String,
+        persona: String,
+    },
+    SaveDraft {
+        channel: String,
+        text: String,
+    },
+    Bell,
+    Quit,
+}

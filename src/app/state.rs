@@ -1,0 +1,237 @@
+//! The dashboard's whole state, owned by the app loop and changed only by `update`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use ratatui_textarea::TextArea;
+
+use crate::protocol::events::ConversationId;
+use crate::realtime::ConnectionState;
+
+use super::conversation::{Conversation, SlaLevel};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Inbox,
+    Conversation,
+    Composer,
+    Suggestions,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortMode {
+    /// Breach > warning > longest waiting > unread > recent.
+    Urgency,
+    /// By customer name: rows stay where they are.
+    Name,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Popup {
+    Help,
+    ConfirmQuit,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub broker_id: String,
+    pub broker_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suggestions {
+    pub channel: String,
+    pub replies: Vec<String>,
+    pub from_web_app: bool,
+    pub highlighted: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub state: ConnectionState,
+    pub reason: Option<String>,
+    /// Reconnection attempts since the last time it was connected.
+    pub attempts: u32,
+}
+
+pub struct AppState {
+    pub me: Identity,
+    pub read_only: bool,
+    pub conversations: BTreeMap<ConversationId, Conversation>,
+    /// The inbox rows in display order (recomputed by `update` when it changes).
+    pub order: Vec<ConversationId>,
+    pub sort: SortMode,
+    pub filter: String,
+    pub filter_editing: bool,
+    pub selected: Option<ConversationId>,
+    pub open: Option<ConversationId>,
+    pub focus: Focus,
+    pub composer: TextArea<'static>,
+    /// When the composer last changed, for `typing:stop` after 2 s idle.
+    pub typing_sent_ms: Option<i64>,
+    pub last_keystroke_ms: i64,
+    pub suggestions: Option<Suggestions>,
+    pub canned: BTreeMap<String, String>,
+    /// One entry per connection of the client.
+    pub links: HashMap<usize, Link>,
+    /// Conversation channels currently attached.
+    pub attached: std::collections::HashSet<String>,
+    /// Replies written to the outbox and not yet acknowledged, by message id.
+    pub unsent: BTreeMap<String, ConversationId>,
+    pub popup: Option<Popup>,
+    pub notice: Option<String>,
+    pub now_ms: i64,
+    pub dirty: bool,
+    pub quit: bool,
+    pub last_bell_ms: i64,
+    /// Ring the terminal bell for new customer messages off screen and SLA breaches.
+    pub bell: bool,
+    /// Times are shown at this UTC offset (the machine's, read at start).
+    pub utc_offset_s: i32,
+}
+
+impl AppState {
+    pub fn new(
+        me: Identity,
+        read_only: bool,
+        canned: BTreeMap<String, String>,
+        now_ms: i64,
+    ) -> Self {
+        Self {
+            me,
+            read_only,
+            conversations: BTreeMap::new(),
+            order: Vec::new(),
+            sort: SortMode::Urgency,
+            filter: String::new(),
+            filter_editing: false,
+            selected: None,
+            open: None,
+            focus: Focus::Inbox,
+            composer: new_composer(),
+            typing_sent_ms: None,
+            last_keystroke_ms: 0,
+            suggestions: None,
+            canned,
+            links: HashMap::new(),
+            attached: std::collections::HashSet::new(),
+            unsent: BTreeMap::new(),
+            popup: None,
+            notice: None,
+            now_ms,
+            dirty: true,
+            quit: false,
+            last_bell_ms: 0,
+            bell: false,
+            utc_offset_s: 0,
+        }
+    }
+
+    pub fn my_client_id(&self) -> String {
+        format!("broker-{}", self.me.broker_id)
+    }
+
+    pub fn open_conversation(&self) -> Option<&Conversation> {
+        self.open.as_ref().and_then(|id| self.conversations.get(id))
+    }
+
+    /// The connection state shown to the user: the worst of the client's connections.
+    pub fn link_summary(&self) -> (ConnectionState, u32) {
+        let mut worst = (ConnectionState::Connected, 0);
+        if self.links.is_empty() {
+            return (ConnectionState::Connecting, 0);
+        }
+        for link in self.links.values() {
+            let rank = |state: ConnectionState| match state {
+                ConnectionState::Connected => 0,
+                ConnectionState::Initialized | ConnectionState::Connecting => 1,
+                ConnectionState::Disconnected => 2,
+                ConnectionState::Suspended => 3,
+                ConnectionState::Closing | ConnectionState::Closed => 4,
+                ConnectionState::Failed => 5,
+            };
+            if rank(link.state) > rank(worst.0) {
+                worst = (link.state, link.attempts);
+            }
+        }
+        worst
+    }
+
+    /// Recomputes the inbox order and keeps the selection valid.
+    pub fn reorder(&mut self) {
+        let filter = self.filter.trim().to_lowercase();
+        let (invert, needle) = match filter.strip_prefix('!') {
+            Some(rest) => (true, rest.to_owned()),
+            None => (false, filter),
+        };
+        let mut rows: Vec<&Conversation> = self
+            .conversations
+            .values()
+            .filter(|conversation| {
+                if needle.is_empty() {
+                    return true;
+                }
+                let haystack = format!(
+                    "{} {} {}",
+                    conversation.title().to_lowercase(),
+                    conversation.id.as_str().to_lowercase(),
+                    conversation
+                        .last_preview()
+                        .map(|m| m.text.to_lowercase())
+                        .unwrap_or_default()
+                );
+                haystack.contains(&needle) != invert
+            })
+            .collect();
+        match self.sort {
+            SortMode::Urgency => rows.sort_by(|a, b| {
+                urgency_key(b)
+                    .cmp(&urgency_key(a))
+                    .then_with(|| a.id.cmp(&b.id))
+            }),
+            SortMode::Name => rows.sort_by(|a, b| {
+                a.title()
+                    .to_lowercase()
+                    .cmp(&b.title().to_lowercase())
+                    .then_with(|| a.id.cmp(&b.id))
+            }),
+        }
+        self.order = rows
+            .into_iter()
+            .map(|conversation| conversation.id.clone())
+            .collect();
+        let selection_visible = self
+            .selected
+            .as_ref()
+            .is_some_and(|id| self.order.contains(id));
+        if !selection_visible {
+            self.selected = self.order.first().cloned();
+        }
+    }
+}
+
+/// Bigger is more urgent: breach, warning, waiting longest, unread, most recent.
+fn urgency_key(conversation: &Conversation) -> (u8, i64, usize, i64) {
+    let sla = match conversation.sla.as_ref().map(|sla| sla.level) {
+        Some(SlaLevel::Breach) => 2,
+        Some(SlaLevel::Warning) => 1,
+        None => 0,
+    };
+    // Waiting longer = earlier start; None sorts below any waiting conversation.
+    let waiting = conversation
+        .waiting_since_ms
+        .map_or(i64::MIN, |since| -since);
+    (
+        sla,
+        waiting,
+        conversation.unread,
+        conversation.last_activity_ms,
+    )
+}
+
+pub fn new_composer() -> TextArea<'static> {
+    let mut composer = TextArea::default();
+    composer.set_placeholder_text("Write a reply — Enter sends, Alt+Enter adds a line");
+    composer.set_cursor_line_style(ratatui::style::Style::default());
+    composer.set_wrap_mode(ratatui_textarea::WrapMode::WordOrGlyph);
+    composer
+}

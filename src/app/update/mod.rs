@@ -1,0 +1,229 @@
+//! `update(&mut AppState, Action) -> Vec<Effect>`: the only code that changes the
+//! dashboard's state, and it does no I/O. Network events are in `net`, the keyboard in
+//! `commands` and `text`.
+
+mod commands;
+mod net;
+mod text;
+
+use serde_json::json;
+
+use crate::protocol::events::ConversationId;
+use crate::sanitize::clean_block;
+
+use super::action::Action;
+use super::conversation::{ChatMessage, Conversation, Delivery, Sender};
+use super::effect::Effect;
+use super::state::AppState;
+
+/// Typing indicators without a `typing:stop` fade after this long.
+pub const TYPING_EXPIRY_MS: i64 = 10_000;
+/// Our `typing:stop` goes out after this long without a key.
+pub const TYPING_IDLE_MS: i64 = 2_000;
+const BELL_GAP_MS: i64 = 5_000;
+
+pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    match action {
+        Action::Command(command) => commands::command(state, command, &mut effects),
+        Action::ComposerKey(key) => text::composer_key(state, key, &mut effects),
+        Action::FilterKey(key) => text::filter_key(state, key),
+        Action::PopupKey(key) => text::popup_key(state, key, &mut effects),
+        Action::Net(event) => net::event(state, event, &mut effects),
+        Action::Discovered(channels) => {
+            for channel in channels {
+                ensure_conversation(state, &channel, &mut effects);
+            }
+            state.reorder();
+        }
+        Action::History {
+            channel,
+            messages,
+            older,
+            complete,
+        } => {
+            net::history(state, &channel, messages, older, complete, &mut effects);
+        }
+        Action::HistoryFailed { channel, reason } => {
+            if let Some(conversation) = conversation_mut(state, &channel) {
+                conversation.loading_older = false;
+            }
+            state.notice = Some(clean_block(&format!(
+                "Could not load history for {channel}: {reason}"
+            )));
+        }
+        Action::Suggestions {
+            channel,
+            replies,
+            from_web_app,
+        } => {
+            let replies: Vec<String> = replies
+                .iter()
+                .map(|reply| clean_block(reply))
+                .filter(|r| !r.trim().is_empty())
+                .take(9)
+                .collect();
+            let replies = if replies.is_empty() {
+                state.canned.values().take(9).cloned().collect()
+            } else {
+                replies
+            };
+            state.suggestions = Some(super::state::Suggestions {
+                channel,
+                replies,
+                from_web_app,
+                highlighted: 0,
+            });
+        }
+        Action::Published { message_id, result } => published(state, &message_id, result),
+        Action::OutboxRestored(entries) => {
+            for entry in entries {
+                if let Some(id) = ensure_conversation(state, &entry.channel, &mut effects) {
+                    let content = serde_json::from_str::<serde_json::Value>(&entry.data)
+                        .ok()
+                        .and_then(|data| {
+                            data.get("content")
+                                .and_then(|c| c.as_str())
+                                .map(clean_block)
+                        })
+                        .unwrap_or_default();
+                    if let Some(conversation) = state.conversations.get_mut(&id) {
+                        conversation.insert(ChatMessage {
+                            id: entry.message_id.clone(),
+                            sender: Sender::Me,
+                            text: content,
+                            at_ms: entry.created_ms,
+                            delivery: Some(Delivery::Sending),
+                        });
+                    }
+                    state.unsent.insert(entry.message_id.clone(), id);
+                    effects.push(Effect::SendReply(entry));
+                }
+            }
+            state.reorder();
+        }
+        Action::Drafts(drafts) => {
+            for (channel, text) in drafts {
+                if let Some(id) = ensure_conversation(state, &channel, &mut effects)
+                    && let Some(conversation) = state.conversations.get_mut(&id)
+                {
+                    conversation.draft = text;
+                }
+            }
+            state.reorder();
+        }
+        Action::Tick { now_ms } => {
+            if !tick(state, now_ms, &mut effects) {
+                // Nothing visible changed: no redraw.
+                return effects;
+            }
+        }
+        Action::Resized => {}
+    }
+    // Every action but a quiet tick changes what is on screen.
+    state.dirty = true;
+    effects
+}
+
+/// Returns whether anything visible changed (waiting times move once a minute).
+fn tick(state: &mut AppState, now_ms: i64, effects: &mut Vec<Effect>) -> bool {
+    let minute_changed = now_ms / 60_000 != state.now_ms / 60_000;
+    state.now_ms = now_ms;
+    if state.typing_sent_ms.is_some() && now_ms - state.last_keystroke_ms >= TYPING_IDLE_MS {
+        state.typing_sent_ms = None;
+        if let Some(channel) = state.open_conversation().map(|c| c.channel.clone()) {
+            effects.push(typing_effect(state, &channel, false));
+        }
+    }
+    let mut expired = false;
+    for conversation in state.conversations.values_mut() {
+        if conversation
+            .typing
+            .as_ref()
+            .is_some_and(|typing| now_ms - typing.since_ms >= TYPING_EXPIRY_MS)
+        {
+            conversation.typing = None;
+            expired = true;
+        }
+    }
+    if !minute_changed && !expired {
+        return false;
+    }
+    state.reorder();
+    true
+}
+
+pub(crate) fn typing_effect(state: &AppState, channel: &str, started: bool) -> Effect {
+    Effect::Publish {
+        channel: channel.to_owned(),
+        name: if started {
+            "typing:start"
+        } else {
+            "typing:stop"
+        }
+        .to_owned(),
+        data: json!({"actor": "broker", "brokerId": state.me.broker_id, "timestamp": state.now_ms}),
+    }
+}
+
+/// The conversation for a channel, created (and attached) when new.
+pub(crate) fn ensure_conversation(
+    state: &mut AppState,
+    channel: &str,
+    effects: &mut Vec<Effect>,
+) -> Option<ConversationId> {
+    let id = ConversationId::from_channel(channel)?;
+    if !state.conversations.contains_key(&id) {
+        state
+            .conversations
+            .insert(id.clone(), Conversation::new(id.clone()));
+        effects.push(Effect::Attach {
+            channel: channel.to_owned(),
+        });
+    }
+    Some(id)
+}
+
+pub(crate) fn conversation_mut<'a>(
+    state: &'a mut AppState,
+    channel: &str,
+) -> Option<&'a mut Conversation> {
+    let id = ConversationId::from_channel(channel)?;
+    state.conversations.get_mut(&id)
+}
+
+fn published(state: &mut AppState, message_id: &str, result: Result<(), String>) {
+    let Some(id) = state.unsent.get(message_id).cloned() else {
+        return;
+    };
+    let failed = result.is_err();
+    if let Some(conversation) = state.conversations.get_mut(&id)
+        && let Some(message) = conversation
+            .messages
+            .iter_mut()
+            .rev()
+            .find(|m| m.id == message_id)
+    {
+        message.delivery = match (result, message.delivery) {
+            (Ok(()), Some(Delivery::Read)) => Some(Delivery::Read),
+            (Ok(()), _) => Some(Delivery::Sent),
+            (Err(_), _) => Some(Delivery::Failed),
+        };
+    }
+    if failed {
+        state.notice = Some("A reply was refused; it stays unsent — r to retry".to_owned());
+    } else {
+        state.unsent.remove(message_id);
+    }
+}
+
+/// Rings at most every few seconds, and only when enabled.
+pub(crate) fn bell(state: &mut AppState, effects: &mut Vec<Effect>) {
+    if state.bell && state.now_ms - state.last_bell_ms >= BELL_GAP_MS {
+        state.last_bell_ms = state.now_ms;
+        effects.push(Effect::Bell);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,27 @@
+//! Logs go to a file in the state folder, never to the terminal the dashboard draws on.
+//! Secrets cannot reach them: keys and tokens only travel inside `Secret`.
+
+use std::fs::OpenOptions;
+use std::path::Path;
+use std::sync::Mutex;
+
+use tracing_subscriber::EnvFilter;
+
+/// Sends tracing output to `<state>/brokerdash.log` (appending), at `RUST_LOG` or `info`.
+pub fn to_file(state_dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(state_dir)
+        .map_err(|error| format!("cannot create {}: {error}", state_dir.display()))?;
+    let path = state_dir.join("brokerdash.log");
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|error| format!("cannot open the log file {}: {error}", path.display()))?;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(Mutex::new(file))
+        .try_init();
+    Ok(())
+}

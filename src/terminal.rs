@@ -1,0 +1,68 @@
+//! Entering and leaving the terminal's raw mode and alternate screen, restored on every
+//! exit path: normal return, error, and panic (the hook restores before the message).
+
+use std::io::{Stdout, Write, stdout};
+
+use crossterm::cursor::{SetCursorStyle, Show};
+use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
+use crossterm::execute;
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+
+pub type Screen = Terminal<CrosstermBackend<Stdout>>;
+
+/// Restores the terminal when dropped.
+pub struct TerminalGuard {
+    pub screen: Screen,
+}
+
+pub fn enter() -> Result<TerminalGuard, String> {
+    enable_raw_mode()
+        .map_err(|error| format!("cannot switch the terminal to raw mode: {error}"))?;
+    let mut out = stdout();
+    execute!(
+        out,
+        EnterAlternateScreen,
+        EnableBracketedPaste,
+        SetCursorStyle::SteadyBar
+    )
+    .map_err(|error| format!("cannot prepare the terminal: {error}"))?;
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        previous(info);
+    }));
+    let screen = Terminal::new(CrosstermBackend::new(stdout()))
+        .map_err(|error| format!("cannot draw on the terminal: {error}"))?;
+    Ok(TerminalGuard { screen })
+}
+
+/// Leaves raw mode and the alternate screen; safe to call more than once.
+pub fn restore() {
+    let mut out = stdout();
+    let _ = execute!(
+        out,
+        DisableBracketedPaste,
+        LeaveAlternateScreen,
+        SetCursorStyle::DefaultUserShape,
+        Show
+    );
+    let _ = disable_raw_mode();
+    let _ = out.flush();
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+/// The terminal bell (BEL), written between frames.
+pub fn bell() {
+    let mut out = stdout();
+    let _ = out.write_all(b"\x07");
+    let _ = out.flush();
+}

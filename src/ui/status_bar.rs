@@ -1,0 +1,116 @@
+//! The status bar: connection state in words, channels, unsent replies, the keys that work
+//! here (from the keymap). Also the reconnecting banner.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::app::action::Command;
+use crate::app::state::AppState;
+use crate::config::theme::{Role, Theme};
+use crate::input::{Keymap, context};
+use crate::realtime::ConnectionState;
+
+use super::text::truncate;
+
+pub fn connection_words(state: &AppState) -> (String, bool) {
+    let (link, attempts) = state.link_summary();
+    let words = match link {
+        ConnectionState::Connected => "connected".to_owned(),
+        ConnectionState::Initialized | ConnectionState::Connecting if attempts == 0 => {
+            "connecting".to_owned()
+        }
+        ConnectionState::Initialized
+        | ConnectionState::Connecting
+        | ConnectionState::Disconnected => format!("reconnecting (attempt {})", attempts.max(1)),
+        ConnectionState::Suspended => format!("offline — still retrying (attempt {attempts})"),
+        ConnectionState::Closing | ConnectionState::Closed => "closed".to_owned(),
+        ConnectionState::Failed => "failed".to_owned(),
+    };
+    (words, link == ConnectionState::Connected)
+}
+
+pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, keymap: &Keymap) {
+    let (words, healthy) = connection_words(state);
+    let mut spans = vec![
+        Span::styled(
+            format!(" {words} "),
+            theme.role(if healthy {
+                Role::StatusOk
+            } else {
+                Role::StatusBad
+            }),
+        ),
+        Span::styled(
+            format!(" {} channels", state.attached.len()),
+            theme.role(Role::Status),
+        ),
+    ];
+    let unsent = state.unsent.len();
+    let unsent_role = if unsent > 0 {
+        Role::StatusBad
+    } else {
+        Role::Status
+    };
+    spans.push(Span::styled(
+        format!(" · {unsent} unsent "),
+        theme.role(unsent_role),
+    ));
+    if state.read_only {
+        spans.push(Span::styled(" · read-only ", theme.role(Role::Status)));
+    }
+    let here = context(state);
+    let hints: Vec<String> = [
+        Command::Help,
+        Command::NextPane,
+        Command::Open,
+        Command::FocusComposer,
+        Command::Send,
+        Command::MostUrgent,
+        Command::Quit,
+    ]
+    .iter()
+    .filter_map(|command| {
+        let key = keymap.key_for(here, command)?;
+        let word = match command {
+            Command::Help => "help",
+            Command::NextPane => "pane",
+            Command::Open => "open",
+            Command::FocusComposer => "reply",
+            Command::Send => "send",
+            Command::MostUrgent => "urgent",
+            Command::Quit => "quit",
+            _ => return None,
+        };
+        Some(format!("{key} {word}"))
+    })
+    .collect();
+    let used: usize = spans.iter().map(Span::width).sum();
+    let room = usize::from(area.width).saturating_sub(used + 1);
+    spans.push(Span::styled(
+        truncate(&format!(" {}", hints.join("  ")), room),
+        theme.role(Role::Status),
+    ));
+    let padding = usize::from(area.width).saturating_sub(spans.iter().map(Span::width).sum());
+    spans.push(Span::styled(" ".repeat(padding), theme.role(Role::Status)));
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// One line above everything while the connection is not healthy, or a notice.
+pub fn banner(state: &AppState) -> Option<String> {
+    let (words, healthy) = connection_words(state);
+    if !healthy {
+        let unsent = state.unsent.len();
+        let queued = if unsent > 0 {
+            format!(
+                " — {unsent} repl{} will be sent when back",
+                if unsent == 1 { "y" } else { "ies" }
+            )
+        } else {
+            String::new()
+        };
+        return Some(format!("Connection {words}{queued}"));
+    }
+    state.notice.clone()
+}
