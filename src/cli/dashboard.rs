@@ -52,9 +52,88 @@ pub async fn run(args: &DashboardArgs) -> Result<(), String> {
     run_app(options).await
 }
 
+/// The hub on a free loopback port, the simulation, and the dashboard signed in as a
+/// broker through the web app's auth endpoint: the same path as against Ably.
 pub async fn demo(args: DemoArgs) -> Result<(), String> {
-    let _ = args;
-    Err("the demo is not available yet".into())
+    let state_dir = std::env::var_os("BROKERDASH_STATE_DIR")
+        .filter(|dir| !dir.is_empty())
+        .map_or_else(crate::config::default_state_dir, std::path::PathBuf::from)
+        .join("demo");
+    // Each demo starts fresh: the simulation replays the same ids for a seed.
+    for file in [
+        "brokerdash.sqlite3",
+        "brokerdash.sqlite3-wal",
+        "brokerdash.sqlite3-shm",
+    ] {
+        let _ = std::fs::remove_file(state_dir.join(file));
+    }
+    crate::logging::to_file(&state_dir)?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|error| format!("cannot open a loopback port for the demo hub: {error}"))?;
+    let hub = crate::hub::spawn(listener, crate::hub::HubConfig::development())
+        .map_err(|error| error.to_string())?;
+    let endpoint = Url::parse(&hub.url()).map_err(|error| error.to_string())?;
+    let key: crate::auth::ApiKey = crate::hub::DEVELOPMENT_KEY
+        .parse()
+        .map_err(|error| format!("{error}"))?;
+
+    let mut simulation = crate::sim::SimConfig::new(endpoint.clone(), key);
+    simulation.conversations = args.conversations.max(1);
+    simulation.seed = args.seed;
+    simulation.sla_warning = std::time::Duration::from_secs(args.sla_warning_secs);
+    simulation.sla_violation =
+        std::time::Duration::from_secs(args.sla_violation_secs.max(args.sla_warning_secs));
+    let stop = tokio_util::sync::CancellationToken::new();
+    let sim = tokio::spawn(crate::sim::run(simulation, stop.clone()));
+
+    let auth_url = endpoint
+        .join("/api/ably/auth")
+        .map_err(|error| error.to_string())?;
+    let mut client = crate::realtime::ClientOptions::new(
+        endpoint.clone(),
+        AuthConfig::AuthUrl {
+            url: auth_url,
+            broker_id: DEMO_BROKER.to_owned(),
+        },
+    );
+    client.client_id = Some(format!("broker-{DEMO_BROKER}"));
+    let options = DashboardOptions {
+        store: open_store(&state_dir)?,
+        client,
+        identity: Identity {
+            broker_id: DEMO_BROKER.to_owned(),
+            broker_name: "Jordan Lee".to_owned(),
+        },
+        channels: Vec::new(),
+        read_only: false,
+        theme: load_theme(None, false)?,
+        bell: false,
+        canned: demo_canned(),
+        suggestions_base: endpoint,
+    };
+    let outcome = run_app(options).await;
+    stop.cancel();
+    let simulated = sim
+        .await
+        .map_err(|error| format!("the simulation stopped abnormally: {error}"))?;
+    let _ = hub.stop().await;
+    outcome?;
+    simulated.map_err(|error| format!("the simulation could not start: {error}"))
+}
+
+const DEMO_BROKER: &str = "demo";
+
+fn demo_canned() -> std::collections::BTreeMap<String, String> {
+    [
+        ("hi", "Hi, I'm Jordan, a broker on the team. I've read the conversation so far; let me help."),
+        ("docs", "Could you upload your last two payslips, photo ID and three months of bank statements?"),
+        ("rate", "I'll compare fixed and variable offers for your situation and come back with numbers today."),
+        ("call", "Would a quick call suit you? I can ring in the next 15 minutes."),
+    ]
+    .into_iter()
+    .map(|(code, text)| (code.to_owned(), text.to_owned()))
+    .collect()
 }
 
 fn open_store(state_dir: &Path) -> Result<Store, String> {

@@ -84,6 +84,13 @@ pub struct DemoArgs {
     /// Seed for the simulation: the same seed plays the same script.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Seconds a customer may wait for a human before the SLA warning (scaled down for a
+    /// demo).
+    #[arg(long, default_value_t = 45)]
+    pub sla_warning_secs: u64,
+    /// Seconds before the SLA violation.
+    #[arg(long, default_value_t = 90)]
+    pub sla_violation_secs: u64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,0 +1,83 @@
+//! `brokerdash demo` as a new user runs it, on the built binary in a pseudo-terminal:
+//! within 5 seconds at least 5 conversations with live messages, typing and presence; an
+//! SLA warning within the demo's threshold; a reply typed with the keys answered by the
+//! simulated customer's read receipt; `q` quits and the terminal is restored.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::processes::BINARY;
+use common::pty::PtyApp;
+
+/// A warning threshold shorter than the demo's default 45 s keeps the test quick; the
+/// code path is the same.
+const WARNING_SECS: u64 = 8;
+
+#[test]
+fn the_demo_comes_alive_alerts_answers_and_quits_cleanly() {
+    let state = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let warning = WARNING_SECS.to_string();
+    let violation = (WARNING_SECS * 2).to_string();
+    let mut app = PtyApp::spawn(
+        BINARY,
+        &[
+            "demo",
+            "--sla-warning-secs",
+            &warning,
+            "--sla-violation-secs",
+            &violation,
+        ],
+        &[("BROKERDASH_STATE_DIR", state.path().to_str().unwrap())],
+        140,
+        40,
+    );
+
+    // Within 5 s: 5+ conversations with messages, someone typing, customers online.
+    let alive_by = started + Duration::from_secs(5);
+    let mut saw_typing = false;
+    loop {
+        let screen = app.contents();
+        saw_typing |= screen.contains("typing…");
+        let live_rows = screen
+            .lines()
+            .filter(|line| line.contains("online · waiting"))
+            .count();
+        if live_rows >= 5 && saw_typing {
+            break;
+        }
+        assert!(
+            Instant::now() < alive_by,
+            "not alive within 5 s ({live_rows} live rows, typing seen: {saw_typing}):\n{screen}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // The SLA warning, within the threshold (plus the monitor's one-second check).
+    app.wait_for("SLA WARN", Duration::from_secs(WARNING_SECS + 5));
+
+    // Answer the most urgent conversation; its customer reads the reply.
+    app.send("\u{1b}a"); // Alt+a
+    app.send("i");
+    app.wait_for("Enter sends", Duration::from_secs(5));
+    app.send("Hello, I'm here to help with that.\r");
+    app.wait_for("sent ✓", Duration::from_secs(10));
+    app.wait_for("read ✓✓", Duration::from_secs(20));
+
+    app.send("\u{1b}"); // leave the composer
+    app.wait_for("Reply — i to write", Duration::from_secs(5));
+    app.send("q");
+    let status = app.wait_exit(Duration::from_secs(20));
+    assert!(status.success(), "{status:?}");
+    let bytes = String::from_utf8_lossy(&app.bytes()).to_string();
+    let leave = bytes
+        .rfind("\u{1b}[?1049l")
+        .expect("left the alternate screen");
+    let enter = bytes
+        .rfind("\u{1b}[?1049h")
+        .expect("entered the alternate screen");
+    assert!(leave > enter, "the terminal was restored last");
+}
