@@ -412,7 +412,9 @@ mod tests {
             parsed.command,
             Some(Command::Demo(DemoArgs {
                 conversations: 5,
-                seed: 3
+                seed: 3,
+                sla_warning_secs: 45,
+                ..
             }))
         ));
     }
