@@ -2,7 +2,7 @@
 //! state, who is present and typing, the SLA state, unread count, draft and scroll.
 //! All text here was cleaned at intake (`sanitize`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use crate::protocol::events::{Actor, ConversationId};
 
@@ -125,6 +125,8 @@ pub struct Conversation {
     pub read_sent: Option<String>,
     /// Events that were not understood, shown as system lines.
     pub odd_events: usize,
+    /// Ids of the messages held, so a repeat (live and history overlapping) is cheap to spot.
+    ids: HashSet<String>,
 }
 
 /// Messages kept per conversation in memory; older ones are paged in from history.
@@ -152,6 +154,7 @@ impl Conversation {
             history_exhausted: false,
             read_sent: None,
             odd_events: 0,
+            ids: HashSet::new(),
         }
     }
 
@@ -162,7 +165,7 @@ impl Conversation {
     }
 
     pub fn contains(&self, id: &str) -> bool {
-        self.messages.iter().rev().any(|message| message.id == id)
+        self.ids.contains(id)
     }
 
     /// Inserts in time order (history may arrive after live messages); false if known.
@@ -176,9 +179,11 @@ impl Conversation {
             .rposition(|existing| existing.at_ms <= message.at_ms)
             .map_or(0, |index| index + 1);
         self.last_activity_ms = self.last_activity_ms.max(message.at_ms);
+        self.ids.insert(message.id.clone());
         self.messages.insert(position, message);
         if self.messages.len() > MESSAGES_KEPT {
-            self.messages.remove(0);
+            let oldest = self.messages.remove(0);
+            self.ids.remove(&oldest.id);
             self.history_exhausted = false;
         }
         true

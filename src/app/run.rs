@@ -40,6 +40,9 @@ pub struct DashboardOptions {
     pub suggestions_base: Url,
 }
 
+/// The shortest time between two frames.
+const FRAME: Duration = Duration::from_millis(33);
+
 /// Messages of context fetched when a conversation is first watched.
 const REWIND: &str = "20";
 const HISTORY_PAGE: usize = 100;
@@ -96,8 +99,17 @@ pub async fn run(options: DashboardOptions) -> Result<(), String> {
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let theme = options.theme;
+    // At most one frame per FRAME: a burst of events is drawn once, not once per event.
+    let redraw = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(redraw);
+    let mut redraw_armed = false;
+    let mut last_draw = tokio::time::Instant::now() - FRAME;
     loop {
         let action = tokio::select! {
+            () = &mut redraw, if redraw_armed => {
+                redraw_armed = false;
+                None
+            }
             key = keys.next() => match key {
                 Some(Ok(Event::Key(key))) => map_key(&state, &keymap, key),
                 Some(Ok(Event::Resize(_, _))) => Some(Action::Resized),
@@ -120,22 +132,30 @@ pub async fn run(options: DashboardOptions) -> Result<(), String> {
             Some(outcome) = outcomes.recv() => executor.settle(outcome),
             _ = clock.tick() => Some(Action::Tick { now_ms: now_ms() }),
         };
-        let Some(action) = action else { continue };
-        if !matches!(action, Action::Tick { .. }) && now_ms() - state.now_ms >= 250 {
-            let effects = update(&mut state, Action::Tick { now_ms: now_ms() });
+        if let Some(action) = action {
+            if !matches!(action, Action::Tick { .. }) && now_ms() - state.now_ms >= 250 {
+                let effects = update(&mut state, Action::Tick { now_ms: now_ms() });
+                executor.run(effects, &mut state);
+            }
+            let effects = update(&mut state, action);
             executor.run(effects, &mut state);
+            if state.quit {
+                break;
+            }
         }
-        let effects = update(&mut state, action);
-        executor.run(effects, &mut state);
-        if state.quit {
-            break;
-        }
-        if state.dirty {
-            guard
-                .screen
-                .draw(|frame| crate::ui::render(frame, &state, &theme, &keymap))
-                .map_err(|error| format!("cannot draw: {error}"))?;
-            state.dirty = false;
+        if state.dirty && !redraw_armed {
+            let due = last_draw + FRAME;
+            if tokio::time::Instant::now() >= due {
+                guard
+                    .screen
+                    .draw(|frame| crate::ui::render(frame, &state, &theme, &keymap))
+                    .map_err(|error| format!("cannot draw: {error}"))?;
+                state.dirty = false;
+                last_draw = tokio::time::Instant::now();
+            } else {
+                redraw.as_mut().reset(due);
+                redraw_armed = true;
+            }
         }
     }
     client.close().await;

@@ -1,5 +1,6 @@
 //! The dashboard's whole state, owned by the app loop and changed only by `update`.
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 
 use ratatui_textarea::TextArea;
@@ -156,49 +157,83 @@ impl AppState {
         worst
     }
 
-    /// Recomputes the inbox order and keeps the selection valid.
-    pub fn reorder(&mut self) {
+    fn filter_parts(&self) -> (bool, String) {
         let filter = self.filter.trim().to_lowercase();
-        let (invert, needle) = match filter.strip_prefix('!') {
+        match filter.strip_prefix('!') {
             Some(rest) => (true, rest.to_owned()),
             None => (false, filter),
-        };
+        }
+    }
+
+    fn shown(conversation: &Conversation, invert: bool, needle: &str) -> bool {
+        if needle.is_empty() {
+            return true;
+        }
+        let haystack = format!(
+            "{} {} {}",
+            conversation.title().to_lowercase(),
+            conversation.id.as_str().to_lowercase(),
+            conversation
+                .last_preview()
+                .map(|m| m.text.to_lowercase())
+                .unwrap_or_default()
+        );
+        haystack.contains(needle) != invert
+    }
+
+    fn compare(sort: SortMode, a: &Conversation, b: &Conversation) -> Ordering {
+        match sort {
+            SortMode::Urgency => urgency_key(b)
+                .cmp(&urgency_key(a))
+                .then_with(|| a.id.cmp(&b.id)),
+            SortMode::Name => a
+                .title()
+                .to_lowercase()
+                .cmp(&b.title().to_lowercase())
+                .then_with(|| a.id.cmp(&b.id)),
+        }
+    }
+
+    /// Recomputes the inbox order and keeps the selection valid.
+    pub fn reorder(&mut self) {
+        let (invert, needle) = self.filter_parts();
         let mut rows: Vec<&Conversation> = self
             .conversations
             .values()
-            .filter(|conversation| {
-                if needle.is_empty() {
-                    return true;
-                }
-                let haystack = format!(
-                    "{} {} {}",
-                    conversation.title().to_lowercase(),
-                    conversation.id.as_str().to_lowercase(),
-                    conversation
-                        .last_preview()
-                        .map(|m| m.text.to_lowercase())
-                        .unwrap_or_default()
-                );
-                haystack.contains(&needle) != invert
-            })
+            .filter(|conversation| Self::shown(conversation, invert, &needle))
             .collect();
-        match self.sort {
-            SortMode::Urgency => rows.sort_by(|a, b| {
-                urgency_key(b)
-                    .cmp(&urgency_key(a))
-                    .then_with(|| a.id.cmp(&b.id))
-            }),
-            SortMode::Name => rows.sort_by(|a, b| {
-                a.title()
-                    .to_lowercase()
-                    .cmp(&b.title().to_lowercase())
-                    .then_with(|| a.id.cmp(&b.id))
-            }),
-        }
+        let sort = self.sort;
+        rows.sort_by(|a, b| Self::compare(sort, a, b));
         self.order = rows
             .into_iter()
             .map(|conversation| conversation.id.clone())
             .collect();
+        self.keep_selection();
+    }
+
+    /// Moves one conversation to its place after something about it changed: a binary
+    /// search instead of a full sort, for the common case of one event at a time.
+    pub fn reposition(&mut self, id: &ConversationId) {
+        if let Some(at) = self.order.iter().position(|row| row == id) {
+            self.order.remove(at);
+        }
+        let (invert, needle) = self.filter_parts();
+        if let Some(conversation) = self.conversations.get(id)
+            && Self::shown(conversation, invert, &needle)
+        {
+            let sort = self.sort;
+            let conversations = &self.conversations;
+            let index = self.order.partition_point(|other| {
+                conversations
+                    .get(other)
+                    .is_some_and(|other| Self::compare(sort, other, conversation) == Ordering::Less)
+            });
+            self.order.insert(index, id.clone());
+        }
+        self.keep_selection();
+    }
+
+    fn keep_selection(&mut self) {
         let selection_visible = self
             .selected
             .as_ref()

@@ -64,16 +64,21 @@ pub(super) fn event(state: &mut AppState, event: NetEvent, effects: &mut Vec<Eff
             channel, message, ..
         } => {
             if let Some(opened) = opened_channel(&channel, &message) {
-                ensure_conversation(state, &opened, effects);
-                state.reorder();
+                if let Some(id) = ensure_conversation(state, &opened, effects) {
+                    state.reposition(&id);
+                }
                 return;
             }
             live_message(state, &channel, message, effects);
-            state.reorder();
+            if let Some(id) = ConversationId::from_channel(&channel) {
+                state.reposition(&id);
+            }
         }
         NetEvent::Presence { channel, change } => {
             presence(state, &channel, change.action, change.member);
-            state.reorder();
+            if let Some(id) = ConversationId::from_channel(&channel) {
+                state.reposition(&id);
+            }
         }
         NetEvent::GapFilled { channel, recovered } => system_line(
             state,

@@ -1,0 +1,166 @@
+//! Drawing and memory of the dashboard at scale, from state built through the reducer:
+//! a frame of a 1,000-conversation inbox, a frame of a 10,000-message conversation, and
+//! the memory of 1,000 conversations × 200 messages.
+//!
+//! Run: `cargo bench --bench dashboard_render` (release build). Aims: under 2 ms a frame;
+//! under 100 MB for the 200,000 messages.
+
+use std::time::{Duration, Instant};
+
+use brokerdash::app::action::{Action, Command};
+use brokerdash::app::state::{AppState, Identity};
+use brokerdash::app::update::update;
+use brokerdash::config::theme::Theme;
+use brokerdash::input::Keymap;
+use brokerdash::protocol::data::Payload;
+use brokerdash::protocol::events::ConversationId;
+use brokerdash::realtime::{InboundMessage, NetEvent};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use serde_json::json;
+
+const T0: i64 = 1_800_000_000_000;
+const FRAMES: usize = 300;
+
+fn message(channel: &str, name: &str, data: serde_json::Value) -> Action {
+    Action::Net(NetEvent::Message {
+        shard: 0,
+        channel: channel.to_owned(),
+        message: InboundMessage {
+            id: String::new(),
+            name: Some(name.to_owned()),
+            payload: Payload::Json(data),
+            encoding_error: None,
+            client_id: None,
+            connection_id: None,
+            timestamp: None,
+            from_history: false,
+        },
+    })
+}
+
+fn desk(conversations: usize, per_conversation: usize) -> AppState {
+    let me = Identity {
+        broker_id: "7".into(),
+        broker_name: "Sam".into(),
+    };
+    let mut state = AppState::new(me, false, Default::default(), T0);
+    for c in 0..conversations {
+        let channel = format!("conversation:{c}");
+        for m in 0..per_conversation {
+            let (name, data) = if m % 3 == 2 {
+                (
+                    "message:ai",
+                    json!({"messageId": format!("{c}-{m}"), "content": "Thanks for the details; a fixed rate for three years looks like the best fit for your budget.", "persona": "friendly", "timestamp": T0 - 1_000_000 + m as i64}),
+                )
+            } else {
+                (
+                    "message:user",
+                    json!({"messageId": format!("{c}-{m}"), "content": "Could you tell me what the repayments would be on 450k over 30 years? We are also thinking about offsetting.", "timestamp": T0 - 1_000_000 + m as i64}),
+                )
+            };
+            update(&mut state, message(&channel, name, data));
+        }
+        if c % 7 == 0 {
+            update(
+                &mut state,
+                message(
+                    &channel,
+                    "sla:warning",
+                    json!({"threshold": 45000, "actual": 50000, "severity": "warning"}),
+                ),
+            );
+        }
+    }
+    state
+}
+
+fn time_frames(state: &AppState, width: u16, height: u16) -> (Duration, Duration) {
+    let theme = Theme::built_in("dark").expect("theme");
+    let keymap = Keymap::default();
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
+    let mut times = Vec::with_capacity(FRAMES);
+    for _ in 0..FRAMES {
+        let started = Instant::now();
+        terminal
+            .draw(|frame| brokerdash::ui::render(frame, state, &theme, &keymap))
+            .expect("draw");
+        times.push(started.elapsed());
+        // Forget the last frame, so each one is drawn and sent in full, not as an empty diff.
+        terminal.clear().expect("clear");
+    }
+    times.sort();
+    let mean = times.iter().sum::<Duration>() / u32::try_from(FRAMES).unwrap_or(1);
+    (mean, times[FRAMES * 99 / 100])
+}
+
+fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("VmRSS:"))
+                .and_then(|line| line.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+fn main() {
+    println!(
+        "dashboard render (cargo bench --bench dashboard_render), {} cores",
+        std::thread::available_parallelism().map_or(1, usize::from)
+    );
+
+    let mut inbox = desk(1_000, 3);
+    let (mean, p99) = time_frames(&inbox, 160, 48);
+    println!(
+        "  1,000-conversation inbox, 160x48: mean {:.3} ms, p99 {:.3} ms per frame",
+        ms(mean),
+        ms(p99)
+    );
+    update(&mut inbox, Action::Command(Command::ToggleSort));
+    let (mean, p99) = time_frames(&inbox, 80, 24);
+    println!(
+        "  1,000-conversation inbox, 80x24 (by name): mean {:.3} ms, p99 {:.3} ms per frame",
+        ms(mean),
+        ms(p99)
+    );
+
+    let mut long = desk(1, 10_000);
+    long.selected = Some(ConversationId::new("0"));
+    update(&mut long, Action::Command(Command::Open));
+    let (mean, p99) = time_frames(&long, 160, 48);
+    println!(
+        "  10,000-message conversation, 160x48: mean {:.3} ms, p99 {:.3} ms per frame",
+        ms(mean),
+        ms(p99)
+    );
+    update(&mut long, Action::Command(Command::PageUp));
+    update(&mut long, Action::Command(Command::PageUp));
+    let (mean, p99) = time_frames(&long, 160, 48);
+    println!(
+        "  10,000-message conversation scrolled up, 160x48: mean {:.3} ms, p99 {:.3} ms per frame",
+        ms(mean),
+        ms(p99)
+    );
+    drop(long);
+    drop(inbox);
+
+    let before = rss_mb();
+    let started = Instant::now();
+    let big = desk(1_000, 200);
+    let built = started.elapsed();
+    let after = rss_mb();
+    println!(
+        "  1,000 conversations x 200 messages: {:.1} MB resident ({:.1} MB before building; built in {:.1} s through the reducer)",
+        after,
+        before,
+        built.as_secs_f64()
+    );
+    std::hint::black_box(&big);
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
