@@ -4,6 +4,8 @@
 //! Run: `cargo bench --bench dashboard_idle`. The dashboard runs as the real binary in a
 //! pseudo-terminal against a real hub process.
 
+// Shared with the tests; a benchmark uses only part of it and may panic like a test.
+#[allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 #[path = "../tests/common/pty.rs"]
 mod pty;
 

@@ -5,6 +5,8 @@
 //! Run: `cargo bench --bench dashboard_render` (release build). Aims: under 2 ms a frame;
 //! under 100 MB for the 200,000 messages.
 
+#![allow(clippy::expect_used)] // a benchmark stops loudly on a broken setup
+
 use std::time::{Duration, Instant};
 
 use brokerdash::app::action::{Action, Command};
