@@ -127,6 +127,8 @@ async fn root(State(hub): Hub, Query(query): QueryMap, request: Request) -> Resp
             let tracked_hub = hub.clone();
             upgrade
                 .max_message_size(16 << 20)
+                // Zero-filled before every read (tungstenite): keep it near a frame's size.
+                .read_buffer_size(8 * 1024)
                 .on_upgrade(move |socket| {
                     tracked_hub
                         .tasks

@@ -37,6 +37,8 @@ use super::types::{
 };
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+const READ_BUFFER_BYTES: usize = 8 * 1024;
 type Reply<T> = oneshot::Sender<Result<T, ClientError>>;
 
 pub(crate) enum ShardCommand {
@@ -1044,7 +1046,11 @@ async fn open_socket(
     .map_err(OpenFailure::Auth)?;
     let url = websocket_url(options, &credential, resume_key.as_deref())
         .map_err(OpenFailure::Transport)?;
-    let connect = tokio_tungstenite::connect_async(url.as_str());
+    // tungstenite zero-fills its whole read buffer before every read: the 128 KiB default
+    // costs more than decoding a typical frame. Larger frames still arrive, in more reads.
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER_BYTES);
+    let connect = tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true);
     match tokio::time::timeout(options.request_timeout, connect).await {
         Ok(Ok((socket, _))) => Ok(Box::new((socket, credential))),
         // Without the URL: its query holds the credential.
