@@ -1,10 +1,29 @@
 //! brokerdash: a terminal dashboard for brokers and supervisors who watch many live customer
 //! conversations carried over Ably.
 //!
-//! Module map (imports flow downwards only):
+//! Module map, from the bottom up (a module imports only from those above it):
 //! - `secret`: the redacting wrapper every API key and token travels in.
-//! - `protocol`: Ably's realtime wire types and codecs (no I/O).
+//! - `sanitize`: cleans hostile remote text (escape sequences, controls, bidi) at intake.
+//! - `protocol`: Ably's realtime wire types and codecs, and the conversation vocabulary
+//!   (`protocol::events`), parsed once into typed events (no I/O).
 //! - `auth`: keys, TokenRequests, tokens, capabilities (no I/O).
+//! - `config`: the config file and themes.
+//! - `rest` / `realtime`: the Ably client (REST; realtime connections, channels, presence).
+//! - `hub`: the local Ably-compatible server.
+//! - `store`: the SQLite outbox and drafts.
+//! - `app`: the dashboard's state, reducer (`app::update`), effects and loop (`app::run`).
+//! - `input` (keys to actions) and `ui` (drawing from state): both read `app::state`.
+//! - `sim`: the demo's simulated actors, clients of the hub like any other.
+//! - `tail`, `publish`, `bench`: the other commands. `cli`: the command line.
+//!
+//! Data flows one way through the dashboard: network tasks → `NetEvent` → `update` →
+//! state → `ui::render`; keys → `input` → `update`; `update` returns effects that the loop
+//! performs (publish, fetch, store) and whose results come back as actions.
+//!
+//! Adding an event: a variant in `protocol::events::ConversationEvent` (parse and wire form),
+//! then its effect on state in `app::update::net`. Adding a key: a `Command` in
+//! `app::action`, a binding with a description in `input::keymap`, its handling in
+//! `app::update::commands`; help and hints follow from the keymap.
 
 pub mod app;
 pub mod auth;

@@ -57,6 +57,7 @@ pub(crate) async fn run(
                 return WriterEnd::Finished;
             }
             () = overflow.wait() => {
+                tracing::warn!("a connection read too slowly and is being disconnected (it can resume)");
                 let error = ErrorInfo::new(80003, 400, "Send queue overflowed: the client read too slowly; resume to receive the rest");
                 let frame = ProtocolMessage::new(Action::Disconnected).with_error(error);
                 let _ = timeout(FLUSH_TIMEOUT, sink.send(WsMessage::Text(encode_frame(&frame).into()))).await;
