@@ -76,4 +76,8 @@ pub enum Action {
         now_ms: i64,
     },
     Resized,
+    /// Open this conversation (the screen-reader prompt names it).
+    OpenConversation(crate::protocol::events::ConversationId),
+    /// Replace the composer's text (the screen-reader prompt types whole lines).
+    SetDraft(String),
 }

@@ -8,6 +8,8 @@
 pub mod action;
 pub mod conversation;
 pub mod effect;
+mod executor;
+pub mod reader;
 pub mod run;
 pub mod state;
 pub mod update;

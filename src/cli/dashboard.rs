@@ -38,8 +38,8 @@ pub async fn run(args: &DashboardArgs) -> Result<(), String> {
         AuthConfig::AuthUrl { url, .. } => origin(url),
         AuthConfig::Key { .. } => client.endpoint.clone(),
     };
+    let store = open_store(&connection.state_dir)?;
     let options = DashboardOptions {
-        store: open_store(&connection.state_dir)?,
         client,
         identity,
         channels: connection.channels.clone(),
@@ -49,7 +49,15 @@ pub async fn run(args: &DashboardArgs) -> Result<(), String> {
         canned: connection.file.canned.clone(),
         suggestions_base,
     };
-    run_app(options).await
+    let screen_reader = args
+        .screen_reader
+        .or(section.screen_reader)
+        .unwrap_or(false);
+    if screen_reader {
+        crate::app::reader::run(options, store).await
+    } else {
+        run_app(options, store).await
+    }
 }
 
 /// The hub on a free loopback port, the simulation, and the dashboard signed in as a
@@ -98,8 +106,8 @@ pub async fn demo(args: DemoArgs) -> Result<(), String> {
         },
     );
     client.client_id = Some(format!("broker-{DEMO_BROKER}"));
+    let store = open_store(&state_dir)?;
     let options = DashboardOptions {
-        store: open_store(&state_dir)?,
         client,
         identity: Identity {
             broker_id: DEMO_BROKER.to_owned(),
@@ -112,7 +120,11 @@ pub async fn demo(args: DemoArgs) -> Result<(), String> {
         canned: demo_canned(),
         suggestions_base: endpoint,
     };
-    let outcome = run_app(options).await;
+    let outcome = if args.screen_reader {
+        crate::app::reader::run(options, store).await
+    } else {
+        run_app(options, store).await
+    };
     stop.cancel();
     let simulated = sim
         .await

@@ -40,6 +40,9 @@ pub struct DashboardArgs {
     /// Watch only: nothing can be published.
     #[arg(long)]
     pub read_only: bool,
+    /// One labelled line per event and commands at a prompt, instead of a redrawn screen.
+    #[arg(long, env = "BROKERDASH_SCREEN_READER", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
+    pub screen_reader: Option<bool>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,6 +94,9 @@ pub struct DemoArgs {
     /// Seconds before the SLA violation.
     #[arg(long, default_value_t = 90)]
     pub sla_violation_secs: u64,
+    /// The screen-reader mode: one labelled line per event, commands at a prompt.
+    #[arg(long)]
+    pub screen_reader: bool,
 }
 
 #[derive(Debug, Subcommand)]

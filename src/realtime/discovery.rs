@@ -15,8 +15,18 @@ pub const LIFECYCLE_CHANNEL: &str = "[meta]channel.lifecycle";
 /// the metachannel; [`opened_channel`] reads them.
 pub async fn discover(realtime: &Realtime) -> Result<Vec<String>, crate::rest::RestError> {
     realtime.attach(LIFECYCLE_CHANNEL, AttachOptions::default());
+    // Listing only after the metachannel is attached leaves no gap: a channel opened
+    // before the listing is in it, one opened after is announced on the metachannel.
+    let attached = tokio::time::timeout(ATTACH_WAIT, realtime.attached(LIFECYCLE_CHANNEL)).await;
+    if !matches!(attached, Ok(Ok(()))) {
+        tracing::warn!(
+            "the lifecycle metachannel is not attached; channels opened from now on may be missed until it is"
+        );
+    }
     realtime.rest().channels(CHANNEL_PREFIX).await
 }
+
+const ATTACH_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The conversation channel a lifecycle message announces as opened, if it is one.
 pub fn opened_channel(channel: &str, message: &InboundMessage) -> Option<String> {

@@ -62,6 +62,25 @@ impl Realtime {
         self.pool.attach(channel, options);
     }
 
+    /// Resolves once the channel is attached, or with why it could not be.
+    pub fn attached(
+        &self,
+        channel: &str,
+    ) -> impl Future<Output = Result<(), ClientError>> + Send + 'static {
+        let (reply, answer) = oneshot::channel();
+        let command = ShardCommand::WhenAttached {
+            channel: channel.to_owned(),
+            reply,
+        };
+        let routed = self.pool.route(channel, command);
+        async move {
+            if !routed {
+                return Err(ClientError::Closed);
+            }
+            answer.await.unwrap_or(Err(ClientError::Closed))
+        }
+    }
+
     pub fn detach(&self, channel: &str) {
         self.pool.detach(channel);
     }

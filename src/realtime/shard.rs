@@ -46,6 +46,11 @@ pub(crate) enum ShardCommand {
         channel: String,
         options: AttachOptions,
     },
+    /// Answers once the channel is attached (at once if it is), or with why it is not.
+    WhenAttached {
+        channel: String,
+        reply: Reply<()>,
+    },
     Detach {
         channel: String,
     },
@@ -120,6 +125,8 @@ struct Slot {
     held: Option<Vec<InboundMessage>>,
     /// What we entered with, to enter again when the server lost our presence.
     entered: Option<(Option<String>, PresenceData)>,
+    /// Callers waiting for the channel to be attached.
+    waiters: Vec<Reply<()>>,
 }
 
 pub(crate) struct Shard {
@@ -754,6 +761,21 @@ impl Shard {
                         i64::try_from(crate::rest::now_ms()).unwrap_or(0) - 5_000,
                     ));
                 }
+                let settled = match state {
+                    super::channel::ChannelState::Attached => Some(Ok(())),
+                    super::channel::ChannelState::Failed
+                    | super::channel::ChannelState::Detached => Some(Err(reason
+                        .clone()
+                        .map_or(ClientError::Closed, ClientError::Refused))),
+                    _ => None,
+                };
+                if let Some(outcome) = settled
+                    && let Some(slot) = self.channels.get_mut(name)
+                {
+                    for waiter in slot.waiters.drain(..) {
+                        let _ = waiter.send(outcome.clone());
+                    }
+                }
                 if state == super::channel::ChannelState::Detached {
                     // Nothing more will happen on it; a new attach starts afresh.
                     self.channels.remove(name);
@@ -872,6 +894,7 @@ impl Shard {
                         recent: RecentIds::default(),
                         held: None,
                         entered: None,
+                        waiters: Vec::new(),
                     });
                 if self.machine.state() == ConnectionState::Connected
                     && let Some(slot) = self.channels.get_mut(&channel)
@@ -880,6 +903,17 @@ impl Shard {
                     let _ = slot.machine.handle(ChannelInput::ConnectionConnected);
                 }
                 self.channel(&channel, ChannelInput::Attach).await;
+            }
+            ShardCommand::WhenAttached { channel, reply } => {
+                match self.channels.get_mut(&channel) {
+                    Some(slot) if slot.machine.accepts_messages() => {
+                        let _ = reply.send(Ok(()));
+                    }
+                    Some(slot) => slot.waiters.push(reply),
+                    None => {
+                        let _ = reply.send(Err(ClientError::Closed));
+                    }
+                }
             }
             ShardCommand::Detach { channel } => {
                 self.channel(&channel, ChannelInput::Detach).await;

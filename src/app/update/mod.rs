@@ -119,6 +119,19 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             }
         }
         Action::Resized => {}
+        Action::OpenConversation(id) => {
+            if state.conversations.contains_key(&id) {
+                commands::open(state, &id, &mut effects);
+                state.focus = super::state::Focus::Conversation;
+            }
+        }
+        Action::SetDraft(text) => {
+            if !state.read_only {
+                let mut composer = super::state::new_composer();
+                composer.insert_str(&text);
+                state.composer = composer;
+            }
+        }
     }
     // Every action but a quiet tick changes what is on screen.
     state.dirty = true;

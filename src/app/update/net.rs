@@ -22,7 +22,7 @@ pub(super) fn event(state: &mut AppState, event: NetEvent, effects: &mut Vec<Eff
             reason,
         } => {
             let link = state.links.entry(shard).or_insert(Link {
-                state: link_state,
+                state: ConnectionState::Initialized,
                 reason: None,
                 attempts: 0,
             });

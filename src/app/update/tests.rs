@@ -904,3 +904,28 @@ fn most_urgent_jumps_regardless_of_the_sort() {
     assert_eq!(state.open, Some(id("z")));
     assert_eq!(state.sort, SortMode::Name, "the chosen order stays");
 }
+
+#[test]
+fn the_prompt_opens_by_id_and_sets_the_draft() {
+    let mut state = state();
+    update(&mut state, customer("4", "m1", "Hi", T0));
+    let effects = update(&mut state, Action::OpenConversation(id("4")));
+    assert_eq!(state.open, Some(id("4")));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::EnterPresence { .. }))
+    );
+    update(&mut state, Action::OpenConversation(id("missing")));
+    assert_eq!(
+        state.open,
+        Some(id("4")),
+        "an unknown conversation changes nothing"
+    );
+    update(&mut state, Action::SetDraft("typed at the prompt".into()));
+    let effects = command(&mut state, Command::Send);
+    let sent = effects.iter().any(
+        |e| matches!(e, Effect::SendReply(entry) if entry.data.contains("typed at the prompt")),
+    );
+    assert!(sent);
+}
