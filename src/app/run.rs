@@ -28,6 +28,7 @@ pub struct DashboardOptions {
     pub theme: Theme,
     pub bell: bool,
     pub canned: std::collections::BTreeMap<String, String>,
+    pub keymap: Keymap,
     /// Where the web app serves quick suggestions.
     pub suggestions_base: Url,
 }
@@ -123,7 +124,7 @@ pub async fn run(options: DashboardOptions, store: Store) -> Result<(), String> 
         mut outcomes,
     } = Session::start(&options, store)?;
     let mut guard = terminal::enter()?;
-    let keymap = Keymap::default();
+    let keymap = options.keymap.clone();
     let mut keys = EventStream::new();
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

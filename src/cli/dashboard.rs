@@ -47,6 +47,8 @@ pub async fn run(args: &DashboardArgs) -> Result<(), String> {
         theme,
         bell: section.bell.unwrap_or(false),
         canned: connection.file.canned.clone(),
+        keymap: crate::input::Keymap::with_overrides(&connection.file.keys)
+            .map_err(|error| error.to_string())?,
         suggestions_base,
     };
     let screen_reader = args
@@ -118,6 +120,7 @@ pub async fn demo(args: DemoArgs) -> Result<(), String> {
         theme: load_theme(None, false)?,
         bell: false,
         canned: demo_canned(),
+        keymap: crate::input::Keymap::default(),
         suggestions_base: endpoint,
     };
     let outcome = if args.screen_reader {

@@ -20,6 +20,9 @@ pub struct FileConfig {
     /// Canned replies by short code, expanded with `/code` in the composer.
     #[serde(default)]
     pub canned: BTreeMap<String, String>,
+    /// Key bindings by context (`[keys.inbox]`, …): key → command name.
+    #[serde(default)]
+    pub keys: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

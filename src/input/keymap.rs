@@ -295,7 +295,180 @@ impl Default for Keymap {
     }
 }
 
+/// A mistake in the `[keys]` section of the config, quoting what was wrong.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum KeymapError {
+    #[error("[keys]: unknown context {0:?} (global, inbox, conversation, composer, suggestions)")]
+    Context(String),
+    #[error(
+        "[keys.{context}]: cannot read the key {key:?} (e.g. \"x\", \"ctrl+k\", \"alt+enter\", \"pgup\")"
+    )]
+    Key { context: String, key: String },
+    #[error("[keys.{context}]: unknown command {command:?} for {key:?}")]
+    Command {
+        context: String,
+        key: String,
+        command: String,
+    },
+}
+
+impl Context {
+    fn parse(name: &str) -> Option<Self> {
+        match name {
+            "global" => Some(Self::Global),
+            "inbox" => Some(Self::Inbox),
+            "conversation" => Some(Self::Conversation),
+            "composer" => Some(Self::Composer),
+            "suggestions" => Some(Self::Suggestions),
+            _ => None,
+        }
+    }
+}
+
+impl Key {
+    /// Reads `x`, `ctrl+k`, `alt+enter`, `shift+tab`, `pgup`, `f2` (case-insensitive
+    /// names; a single character stands for itself).
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut modifiers = KeyModifiers::NONE;
+        let mut parts: Vec<&str> = text.split('+').collect();
+        // "+" alone, or "ctrl++", names the plus key.
+        if text.ends_with("++") || text == "+" {
+            parts.retain(|part| !part.is_empty());
+            parts.push("+");
+        }
+        let name = parts.pop()?;
+        for modifier in parts {
+            modifiers |= match modifier.to_lowercase().as_str() {
+                "ctrl" | "control" => KeyModifiers::CONTROL,
+                "alt" | "meta" => KeyModifiers::ALT,
+                "shift" => KeyModifiers::SHIFT,
+                _ => return None,
+            };
+        }
+        let lower = name.to_lowercase();
+        let code = match lower.as_str() {
+            "enter" | "return" => KeyCode::Enter,
+            "esc" | "escape" => KeyCode::Esc,
+            "tab" if modifiers.contains(KeyModifiers::SHIFT) => {
+                modifiers -= KeyModifiers::SHIFT;
+                KeyCode::BackTab
+            }
+            "tab" => KeyCode::Tab,
+            "backtab" => KeyCode::BackTab,
+            "space" => KeyCode::Char(' '),
+            "up" => KeyCode::Up,
+            "down" => KeyCode::Down,
+            "left" => KeyCode::Left,
+            "right" => KeyCode::Right,
+            "pgup" | "pageup" => KeyCode::PageUp,
+            "pgdn" | "pagedown" => KeyCode::PageDown,
+            "home" => KeyCode::Home,
+            "end" => KeyCode::End,
+            "backspace" => KeyCode::Backspace,
+            "delete" | "del" => KeyCode::Delete,
+            function if function.starts_with('f') && function.len() > 1 => KeyCode::F(
+                function[1..]
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=24).contains(n))?,
+            ),
+            _ => {
+                let mut chars = name.chars();
+                let c = chars.next()?;
+                if chars.next().is_some() {
+                    return None;
+                }
+                KeyCode::Char(c)
+            }
+        };
+        Some(Self { code, modifiers })
+    }
+}
+
+impl Command {
+    /// Command names for the config file.
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "next_pane" => Self::NextPane,
+            "previous_pane" => Self::PreviousPane,
+            "down" => Self::Down,
+            "up" => Self::Up,
+            "open" => Self::Open,
+            "compose" => Self::FocusComposer,
+            "reply" => Self::Reply,
+            "back" => Self::Back,
+            "next_conversation" => Self::NextConversation,
+            "previous_conversation" => Self::PreviousConversation,
+            "most_urgent" => Self::MostUrgent,
+            "filter" => Self::Filter,
+            "toggle_sort" => Self::ToggleSort,
+            "page_up" => Self::PageUp,
+            "page_down" => Self::PageDown,
+            "top" => Self::Top,
+            "bottom" => Self::Bottom,
+            "send" => Self::Send,
+            "newline" => Self::Newline,
+            "suggestions" => Self::FocusSuggestions,
+            "pick" => Self::PickSuggestion(None),
+            "help" => Self::Help,
+            "quit" => Self::Quit,
+            other => {
+                let digit = other
+                    .strip_prefix("pick_")?
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|n| (1..=9).contains(n))?;
+                Self::PickSuggestion(Some(digit))
+            }
+        })
+    }
+}
+
 impl Keymap {
+    /// The defaults with the config's `[keys.<context>]` tables laid over them: a listed
+    /// key runs the named command there (`"none"` unbinds it).
+    pub fn with_overrides(
+        overrides: &std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+    ) -> Result<Self, KeymapError> {
+        let mut keymap = Self::default();
+        for (context_name, keys) in overrides {
+            let context = Context::parse(context_name)
+                .ok_or_else(|| KeymapError::Context(context_name.clone()))?;
+            for (key_text, command_name) in keys {
+                let key = Key::parse(key_text).ok_or_else(|| KeymapError::Key {
+                    context: context_name.clone(),
+                    key: key_text.clone(),
+                })?;
+                keymap
+                    .bindings
+                    .retain(|binding| !(binding.context == context && binding.key == key));
+                if command_name == "none" {
+                    continue;
+                }
+                let command = Command::parse(command_name).ok_or_else(|| KeymapError::Command {
+                    context: context_name.clone(),
+                    key: key_text.clone(),
+                    command: command_name.clone(),
+                })?;
+                let description = keymap
+                    .bindings
+                    .iter()
+                    .find(|binding| binding.command == command)
+                    .map_or("your binding", |binding| binding.description);
+                keymap.bindings.insert(
+                    0,
+                    Binding {
+                        context,
+                        key,
+                        command,
+                        description,
+                    },
+                );
+            }
+        }
+        Ok(keymap)
+    }
+
     /// The command for a key in a context; the context's own bindings win over global ones.
     pub fn lookup(&self, context: Context, event: &KeyEvent) -> Option<Command> {
         let find = |wanted: Context| {
@@ -377,6 +550,74 @@ mod tests {
             ),
             Some(Command::Newline)
         );
+    }
+
+    #[test]
+    fn the_config_rebinds_and_unbinds_keys() {
+        let overrides: std::collections::BTreeMap<
+            String,
+            std::collections::BTreeMap<String, String>,
+        > = toml::from_str(
+            r#"
+            [inbox]
+            "x" = "open"
+            "q" = "none"
+            [composer]
+            "ctrl+s" = "send"
+            "alt+2" = "pick_2"
+            "#,
+        )
+        .unwrap();
+        let keymap = Keymap::with_overrides(&overrides).unwrap();
+        assert_eq!(
+            keymap.lookup(Context::Inbox, &key(KeyCode::Char('x'), KeyModifiers::NONE)),
+            Some(Command::Open)
+        );
+        assert_eq!(
+            keymap.lookup(Context::Inbox, &key(KeyCode::Char('q'), KeyModifiers::NONE)),
+            None
+        );
+        assert_eq!(
+            keymap.lookup(
+                Context::Composer,
+                &key(KeyCode::Char('s'), KeyModifiers::CONTROL)
+            ),
+            Some(Command::Send)
+        );
+        assert_eq!(
+            keymap.lookup(Context::Composer, &key(KeyCode::Enter, KeyModifiers::NONE)),
+            Some(Command::Send),
+            "defaults stay"
+        );
+        assert!(
+            keymap
+                .bindings()
+                .iter()
+                .any(|b| b.key.words() == "x" && b.description == "open the selected conversation")
+        );
+    }
+
+    #[test]
+    fn keymap_mistakes_quote_the_offending_value() {
+        let table = |context: &str, key: &str, command: &str| {
+            let mut inner = std::collections::BTreeMap::new();
+            inner.insert(key.to_owned(), command.to_owned());
+            let mut outer = std::collections::BTreeMap::new();
+            outer.insert(context.to_owned(), inner);
+            outer
+        };
+        assert_eq!(
+            Keymap::with_overrides(&table("inbx", "x", "open")).unwrap_err(),
+            KeymapError::Context("inbx".into())
+        );
+        assert!(
+            matches!(Keymap::with_overrides(&table("inbox", "hyper+x", "open")), Err(KeymapError::Key { key, .. }) if key == "hyper+x")
+        );
+        assert!(
+            matches!(Keymap::with_overrides(&table("inbox", "x", "opne")), Err(KeymapError::Command { command, .. }) if command == "opne")
+        );
+        assert_eq!(Key::parse("shift+tab"), Some(Key::plain(KeyCode::BackTab)));
+        assert_eq!(Key::parse("F2"), Some(Key::plain(KeyCode::F(2))));
     }
 
     #[test]
