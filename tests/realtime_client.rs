@@ -414,3 +414,60 @@ async fn discovers_a_channel_opened_after_start() {
     publisher.close().await;
     hub.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_connection_full_of_channels_hands_the_rest_to_another() {
+    // The hub allows 3 channels per connection while the client expects Ably's 200: the
+    // hub's 90010 refusals move the extra channels to a new connection, unseen by the caller.
+    let mut config = HubConfig::development();
+    config.max_channels_per_connection = 3;
+    let hub = common::start_hub(config).await;
+    let (client, receiver) = Realtime::connect(basic(&hub.url()));
+    let mut events = Events::new(receiver);
+    events.connected().await;
+    for index in 0..7 {
+        client.attach(&format!("conversation:{index}"), AttachOptions::default());
+    }
+    // Attachments complete in any order: collect them until all seven are in.
+    let mut attached = std::collections::BTreeSet::new();
+    while attached.len() < 7 {
+        let event = events
+            .wait_for("all seven attached", PROMPT, |event| {
+                matches!(
+                    event,
+                    NetEvent::Channel {
+                        state: ChannelState::Attached,
+                        ..
+                    }
+                )
+            })
+            .await;
+        if let NetEvent::Channel { channel, .. } = event {
+            attached.insert(channel);
+        }
+    }
+    assert!(
+        !events.seen.iter().any(|event| matches!(
+            event,
+            NetEvent::Channel {
+                state: ChannelState::Failed,
+                ..
+            }
+        )),
+        "no channel failed"
+    );
+    assert_eq!(client.connection_count(), 3, "3 + 3 + 1 channels");
+    let (publisher, publisher_events) = Realtime::connect(basic(&hub.url()));
+    drop(publisher_events);
+    publisher
+        .publish("conversation:6", vec![text("moved", "ok")])
+        .await
+        .unwrap();
+    let received = events
+        .messages_until("conversation:6", "moved", PROMPT)
+        .await;
+    assert_eq!(text_of(&received[0]), "ok");
+    client.close().await;
+    publisher.close().await;
+    hub.stop().await.unwrap();
+}
