@@ -49,7 +49,14 @@ fn is_invisible(c: char) -> bool {
     is_bidi_control(c)
         || matches!(
             c,
-            '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{180E}'
+            '\u{00AD}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200D}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{206A}'..='\u{206F}'
+                | '\u{FEFF}'
+                | '\u{FFF9}'..='\u{FFFB}'
+                | '\u{E0000}'..='\u{E007F}'
         )
 }
 
@@ -83,7 +90,7 @@ struct Sink {
 
 impl Perform for Sink {
     fn print(&mut self, c: char) {
-        if ('\u{80}'..='\u{9F}').contains(&c) {
+        if c == '\u{7F}' || ('\u{80}'..='\u{9F}').contains(&c) {
             self.out.push(CONTROL_MARK);
         } else if !is_bidi_control(c) {
             self.out.push(c);
@@ -184,6 +191,11 @@ mod tests {
         let family = "👨\u{200D}👩\u{200D}👧";
         assert_eq!(clean_block(family), family);
         assert_eq!(clean_block("x\u{200D}y"), "xy");
+        assert_eq!(
+            clean_line("soft\u{ad}hy\u{2062}phen\u{e0041}"),
+            "softhyphen"
+        );
+        assert_eq!(clean_line("del\u{7f}"), format!("del{CONTROL_MARK}"));
     }
 
     #[test]

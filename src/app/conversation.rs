@@ -212,6 +212,24 @@ impl Conversation {
     }
 }
 
+/// Since when the customer has waited: their first message after the last human reply
+/// that was delivered (replies still sending or refused do not count).
+pub fn waiting_since(messages: &[ChatMessage]) -> Option<i64> {
+    let mut waiting = None;
+    for message in messages {
+        match (&message.sender, message.delivery) {
+            (Sender::Customer, _) => {
+                waiting.get_or_insert(message.at_ms);
+            }
+            (Sender::Me, Some(Delivery::Sent | Delivery::Read)) | (Sender::Broker { .. }, _) => {
+                waiting = None
+            }
+            _ => {}
+        }
+    }
+    waiting
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,13 @@ pub enum Effect {
     },
     /// Write a reply to the outbox, then publish it with its message id.
     SendReply(OutboxEntry),
+    /// A reply left in the outbox by an earlier run: sent again unless the channel's
+    /// history shows it arrived (the server forgets ids after a while).
+    ResendReply(OutboxEntry),
+    /// Our own reply came back from the channel: it arrived; the outbox can forget it.
+    Delivered {
+        message_id: String,
+    },
     EnterPresence {
         channel: String,
         data: Value,

@@ -81,6 +81,14 @@ impl Executor {
                 });
             }
             Effect::SendReply(entry) => self.send_reply(entry),
+            Effect::ResendReply(entry) => self.resend_reply(entry),
+            Effect::Delivered { message_id } => {
+                self.waiting_for_connection
+                    .retain(|entry| entry.message_id != message_id);
+                if let Err(error) = self.store.remove_outbox(&message_id) {
+                    warn!(%error, "could not clear a delivered reply from the outbox");
+                }
+            }
             Effect::EnterPresence { channel, data } => {
                 let enter = self.client.enter(&channel, Some(data));
                 tokio::spawn(async move {
@@ -181,8 +189,41 @@ impl Executor {
         });
     }
 
+    /// An earlier run's reply: looked up in the channel's recent history first, so a reply
+    /// that did arrive (and whose id the server may have forgotten) is not sent twice.
+    fn resend_reply(&mut self, entry: OutboxEntry) {
+        let rest = self.rest.clone();
+        let client = self.client.clone();
+        let outcomes = self.outcomes.clone();
+        tokio::spawn(async move {
+            let query = HistoryQuery {
+                limit: Some(HISTORY_PAGE),
+                ..HistoryQuery::default()
+            };
+            let arrived = rest.history(&entry.channel, &query).await.is_ok_and(|page| {
+                page.items.iter().any(|message| {
+                    let data = crate::protocol::data::decode(message.data.as_ref(), message.encoding.as_deref()).payload;
+                    matches!(&data, Payload::Json(value) if value.get("messageId").and_then(Value::as_str) == Some(entry.message_id.as_str()))
+                })
+            });
+            let result = if arrived {
+                Ok(())
+            } else {
+                let data: Value = serde_json::from_str(&entry.data).unwrap_or(Value::Null);
+                let message = json_message(&entry.name, data, Some(entry.message_id.clone()));
+                client
+                    .publish(&entry.channel, vec![message])
+                    .await
+                    .map(|_| ())
+            };
+            let _ = outcomes.send(ReplyOutcome { entry, result });
+        });
+    }
+
     /// A reply's publish finished: acknowledged replies leave the outbox; replies that
-    /// failed only because the connection was gone wait for it; refusals are reported.
+    /// failed only because the connection was gone wait for it; refused replies leave the
+    /// outbox too (they would be refused again at every start) and show as failed, ready
+    /// for `r` to try again.
     pub fn settle(&mut self, outcome: ReplyOutcome) -> Option<Action> {
         let message_id = outcome.entry.message_id.clone();
         match outcome.result {
@@ -199,10 +240,15 @@ impl Executor {
                 self.waiting_for_connection.push(outcome.entry);
                 None
             }
-            Err(error) => Some(Action::Published {
-                message_id,
-                result: Err(error.to_string()),
-            }),
+            Err(error) => {
+                if let Err(store_error) = self.store.remove_outbox(&message_id) {
+                    warn!(error = %store_error, "could not clear a refused reply from the outbox");
+                }
+                Some(Action::Published {
+                    message_id,
+                    result: Err(error.to_string()),
+                })
+            }
         }
     }
 }

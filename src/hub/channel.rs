@@ -293,7 +293,11 @@ impl Channel {
     pub fn sync_frames(&self, sync_id: &str) -> Vec<Utf8Bytes> {
         const PAGE: usize = 100;
         let members: Vec<&PresenceMessage> = self.presence.values().collect();
-        let pages: Vec<&[&PresenceMessage]> = members.chunks(PAGE).collect();
+        let mut pages: Vec<&[&PresenceMessage]> = members.chunks(PAGE).collect();
+        if pages.is_empty() {
+            // An empty set is still one page: a SYNC must always carry a presence array.
+            pages.push(&[]);
+        }
         let last = pages.len().saturating_sub(1);
         let mut frames = Vec::with_capacity(pages.len().max(1));
         for (index, page) in pages.iter().enumerate() {

@@ -130,6 +130,11 @@ impl ChannelMachine {
         }
     }
 
+    /// Where a gap fill starts when no message was seen yet: around the first attachment.
+    pub fn record_first_attach(&mut self, at_ms: i64) {
+        self.last_message_ms.get_or_insert(at_ms);
+    }
+
     pub fn record_message_time(&mut self, timestamp_ms: Option<i64>) {
         if let Some(ms) = timestamp_ms {
             self.last_message_ms = Some(self.last_message_ms.map_or(ms, |last| last.max(ms)));
@@ -248,9 +253,12 @@ impl ChannelMachine {
                             until_serial: serial.clone(),
                         });
                     }
-                    if self.attached_before {
-                        effects.push(ChannelEffect::ReEnterPresence);
-                    }
+                }
+                // Entered again after every re-attachment, resumed or not: the server drops
+                // a lost connection's members after its presence grace, well inside the
+                // resume window (ably-js does the same, RTP17i). A known id is a no-op.
+                if self.attached_before {
+                    effects.push(ChannelEffect::ReEnterPresence);
                 }
                 if frame_flags & flags::HAS_PRESENCE == 0 {
                     effects.push(ChannelEffect::ClearPresence);

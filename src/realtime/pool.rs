@@ -92,6 +92,7 @@ impl PoolShared {
         channel: &str,
         options: AttachOptions,
         avoid: Option<usize>,
+        entered: Option<super::shard::EnteredAs>,
     ) {
         let index = inner
             .shards
@@ -110,6 +111,7 @@ impl PoolShared {
         let _ = inner.shards[index].commands.send(ShardCommand::Attach {
             channel: channel.to_owned(),
             options,
+            entered,
         });
     }
 
@@ -120,10 +122,11 @@ impl PoolShared {
             let _ = inner.shards[index].commands.send(ShardCommand::Attach {
                 channel: channel.to_owned(),
                 options,
+                entered: None,
             });
             return;
         }
-        self.place(&mut inner, channel, options, None);
+        self.place(&mut inner, channel, options, None, None);
     }
 
     pub fn detach(&self, channel: &str) {
@@ -138,18 +141,23 @@ impl PoolShared {
 
     /// The server refused `channel` on shard `from` for its channel limit, with `holding`
     /// channels still there: remember the real limit and attach the channel elsewhere.
-    pub fn relocate(&self, from: usize, channel: &str, holding: usize) {
+    pub fn relocate(
+        &self,
+        from: usize,
+        channel: &str,
+        holding: usize,
+        entered: Option<super::shard::EnteredAs>,
+    ) {
         let mut inner = self.inner();
         if let Some(shard) = inner.shards.get_mut(from) {
             shard.limit = holding.max(1);
             shard.channels = holding;
         }
-        let options = inner
-            .placement
-            .remove(channel)
-            .map(|(_, options)| options)
-            .unwrap_or_default();
-        self.place(&mut inner, channel, options, Some(from));
+        // Detached by the application meanwhile: nothing to move.
+        let Some((_, options)) = inner.placement.remove(channel) else {
+            return;
+        };
+        self.place(&mut inner, channel, options, Some(from), entered);
     }
 
     /// Where a command about `channel` goes: its shard, or the first one.

@@ -41,10 +41,15 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 const READ_BUFFER_BYTES: usize = 8 * 1024;
 type Reply<T> = oneshot::Sender<Result<T, ClientError>>;
 
+/// The clientId (when entering for another client) and data we entered presence with.
+pub(crate) type EnteredAs = (Option<String>, PresenceData);
+
 pub(crate) enum ShardCommand {
     Attach {
         channel: String,
         options: AttachOptions,
+        /// Presence to enter once attached (a channel moved from a full connection).
+        entered: Option<EnteredAs>,
     },
     /// Answers once the channel is attached (at once if it is), or with why it is not.
     WhenAttached {
@@ -123,8 +128,10 @@ struct Slot {
     recent: RecentIds,
     /// Live messages held back while a gap is filled from history, so order is kept.
     held: Option<Vec<InboundMessage>>,
+    /// History fetches still running; `held` is released when the last one is in.
+    fills: usize,
     /// What we entered with, to enter again when the server lost our presence.
-    entered: Option<(Option<String>, PresenceData)>,
+    entered: Option<EnteredAs>,
     /// Callers waiting for the channel to be attached.
     waiters: Vec<Reply<()>>,
 }
@@ -635,7 +642,10 @@ impl Shard {
             });
             slot.presence.sync_page(members.collect(), last)
         } else {
-            slot.machine.record_serial(frame.channel_serial.as_deref());
+            // Like messages, presence moves the resume point only while attached.
+            if slot.machine.accepts_messages() {
+                slot.machine.record_serial(frame.channel_serial.as_deref());
+            }
             members
                 .filter_map(|member| slot.presence.apply(member))
                 .collect()
@@ -704,9 +714,15 @@ impl Shard {
     async fn channel_error(&mut self, channel: &str, error: ErrorInfo) {
         if error.code == 90010 {
             // Too many channels on this connection: this one goes to another connection.
-            let attached_here = self.channels.remove(channel).is_some();
-            if attached_here && let Some(pool) = self.pool.upgrade() {
-                pool.relocate(self.index, channel, self.channels.len());
+            let Some(slot) = self.channels.remove(channel) else {
+                return;
+            };
+            // The waiters learn the outcome from the new connection; presence moves along.
+            for waiter in slot.waiters {
+                let _ = waiter.send(Err(ClientError::Closed));
+            }
+            if let Some(pool) = self.pool.upgrade() {
+                pool.relocate(self.index, channel, self.channels.len(), slot.entered);
             }
             return;
         }
@@ -757,9 +773,9 @@ impl Shard {
                     && let Some(slot) = self.channels.get_mut(name)
                 {
                     // First attachment: a later gap fill starts from here at the earliest.
-                    slot.machine.record_message_time(Some(
+                    slot.machine.record_first_attach(
                         i64::try_from(crate::rest::now_ms()).unwrap_or(0) - 5_000,
-                    ));
+                    );
                 }
                 let settled = match state {
                     super::channel::ChannelState::Attached => Some(Ok(())),
@@ -829,6 +845,7 @@ impl Shard {
             return;
         };
         slot.held.get_or_insert_with(Vec::new);
+        slot.fills += 1;
         let rest = self.rest.clone();
         let internal = self.internal_tx.clone();
         let channel = name.to_owned();
@@ -842,7 +859,13 @@ impl Shard {
         let Some(slot) = self.channels.get_mut(name) else {
             return;
         };
-        let held = slot.held.take().unwrap_or_default();
+        slot.fills = slot.fills.saturating_sub(1);
+        // Live messages wait for the last of overlapping fills, so history stays first.
+        let held = if slot.fills == 0 {
+            slot.held.take().unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         let mut out = Vec::new();
         let mut recovered = 0;
         let failure = match result {
@@ -885,22 +908,30 @@ impl Shard {
 
     async fn command(&mut self, command: ShardCommand) {
         match command {
-            ShardCommand::Attach { channel, options } => {
-                self.channels
-                    .entry(channel.clone())
-                    .or_insert_with(|| Slot {
-                        machine: ChannelMachine::new(options),
-                        presence: PresenceMap::default(),
-                        recent: RecentIds::default(),
-                        held: None,
-                        entered: None,
-                        waiters: Vec::new(),
-                    });
-                if self.machine.state() == ConnectionState::Connected
-                    && let Some(slot) = self.channels.get_mut(&channel)
-                {
-                    // Tell a fresh slot the connection is up before asking it to attach.
-                    let _ = slot.machine.handle(ChannelInput::ConnectionConnected);
+            ShardCommand::Attach {
+                channel,
+                options,
+                entered,
+            } => {
+                if !self.channels.contains_key(&channel) {
+                    let mut machine = ChannelMachine::new(options);
+                    if self.machine.state() == ConnectionState::Connected {
+                        // Tell a fresh slot the connection is up before asking it to attach
+                        // (an existing slot already knows; it must keep its own state).
+                        let _ = machine.handle(ChannelInput::ConnectionConnected);
+                    }
+                    self.channels.insert(
+                        channel.clone(),
+                        Slot {
+                            machine,
+                            presence: PresenceMap::default(),
+                            recent: RecentIds::default(),
+                            held: None,
+                            fills: 0,
+                            entered,
+                            waiters: Vec::new(),
+                        },
+                    );
                 }
                 self.channel(&channel, ChannelInput::Attach).await;
             }

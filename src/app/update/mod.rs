@@ -57,6 +57,10 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             replies,
             from_web_app,
         } => {
+            // A late answer for a conversation no longer open is not shown under another.
+            if state.open_conversation().map(|c| c.channel.as_str()) != Some(channel.as_str()) {
+                return effects;
+            }
             let replies: Vec<String> = replies
                 .iter()
                 .map(|reply| clean_block(reply))
@@ -97,7 +101,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
                         });
                     }
                     state.unsent.insert(entry.message_id.clone(), id);
-                    effects.push(Effect::SendReply(entry));
+                    effects.push(Effect::ResendReply(entry));
                 }
             }
             state.reorder();
@@ -225,6 +229,12 @@ fn published(state: &mut AppState, message_id: &str, result: Result<(), String>)
     }
     if failed {
         state.notice = Some("A reply was refused; it stays unsent — r to retry".to_owned());
+        // Not answered after all: the customer is waiting again since their first
+        // message after the last reply that did go out.
+        if let Some(conversation) = state.conversations.get_mut(&id) {
+            conversation.waiting_since_ms =
+                super::conversation::waiting_since(&conversation.messages);
+        }
     } else {
         state.unsent.remove(message_id);
     }

@@ -129,6 +129,7 @@ fn live_message(
     };
     let mut ring = false;
     let mut customer_wrote = false;
+    let mut delivered = None;
     match parsed.event {
         ConversationEvent::UserMessage {
             message_id,
@@ -187,13 +188,15 @@ fn live_message(
             conversation.waiting_since_ms = None;
             conversation.sla = None;
             if broker_id == me {
+                // Our reply came back from the channel: it arrived, whatever the ACK did.
+                delivered = Some(message_id.clone());
                 if let Some(mine) = conversation
                     .messages
                     .iter_mut()
                     .rev()
                     .find(|m| m.id == message_id)
                 {
-                    if mine.delivery == Some(Delivery::Sending) {
+                    if matches!(mine.delivery, Some(Delivery::Sending | Delivery::Failed)) {
                         mine.delivery = Some(Delivery::Sent);
                     }
                 } else {
@@ -260,9 +263,11 @@ fn live_message(
             ..
         } => {
             // Only while the customer is still waiting (a late event after an answer is moot).
-            if conversation.waiting_since_ms.is_some()
-                || conversation.messages.iter().all(|m| m.sender != Sender::Me)
-            {
+            let human_replied = conversation
+                .messages
+                .iter()
+                .any(|m| matches!(m.sender, Sender::Me | Sender::Broker { .. }));
+            if conversation.waiting_since_ms.is_some() || !human_replied {
                 let level = if violation {
                     SlaLevel::Breach
                 } else {
@@ -314,6 +319,11 @@ fn live_message(
                 delivery: None,
             });
         }
+    }
+    if let Some(message_id) = delivered
+        && state.unsent.remove(&message_id).is_some()
+    {
+        effects.push(Effect::Delivered { message_id });
     }
     if ring {
         bell(state, effects);
@@ -496,17 +506,7 @@ pub(super) fn history(
         conversation.insert(entry);
     }
     if !older {
-        // Waiting since the first customer message after the last human reply.
-        let mut waiting = None;
-        for message in &conversation.messages {
-            match message.sender {
-                Sender::Customer => {
-                    waiting.get_or_insert(message.at_ms);
-                }
-                Sender::Me | Sender::Broker { .. } => waiting = None,
-                _ => {}
-            }
-        }
+        let waiting = super::super::conversation::waiting_since(&conversation.messages);
         if conversation.waiting_since_ms.is_none() {
             conversation.waiting_since_ms = waiting;
         }

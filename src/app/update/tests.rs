@@ -717,7 +717,10 @@ fn the_outbox_is_replayed_with_the_same_ids_after_a_restart() {
         created_ms: T0 - 5_000,
     };
     let effects = update(&mut state, Action::OutboxRestored(vec![entry.clone()]));
-    assert!(effects.contains(&Effect::SendReply(entry)));
+    assert!(
+        effects.contains(&Effect::ResendReply(entry)),
+        "checked against history, then sent with its id"
+    );
     assert!(effects.contains(&Effect::Attach {
         channel: "conversation:3".into()
     }));
@@ -928,4 +931,107 @@ fn the_prompt_opens_by_id_and_sets_the_draft() {
         |e| matches!(e, Effect::SendReply(entry) if entry.data.contains("typed at the prompt")),
     );
     assert!(sent);
+}
+
+#[test]
+fn our_reply_coming_back_from_the_channel_clears_it_from_the_outbox() {
+    let mut state = state();
+    update(&mut state, customer("1", "m1", "Hello", T0));
+    open(&mut state, "1");
+    update(&mut state, Action::SetDraft("On my way".into()));
+    let effects = command(&mut state, Command::Send);
+    let Some(Effect::SendReply(entry)) = effects
+        .into_iter()
+        .find(|e| matches!(e, Effect::SendReply(_)))
+    else {
+        panic!("no reply")
+    };
+    let effects = update(
+        &mut state,
+        event(
+            "conversation:1",
+            "message:broker",
+            json!({"messageId": entry.message_id, "content": "On my way", "brokerId": "7"}),
+        ),
+    );
+    assert!(effects.contains(&Effect::Delivered {
+        message_id: entry.message_id.clone()
+    }));
+    assert!(state.unsent.is_empty());
+    assert_eq!(
+        state.conversations[&id("1")]
+            .messages
+            .iter()
+            .filter(|m| m.sender == Sender::Me)
+            .count(),
+        1,
+        "not shown twice"
+    );
+}
+
+#[test]
+fn a_refused_reply_leaves_the_customer_waiting_again() {
+    let mut state = state();
+    update(&mut state, customer("1", "m1", "Hello", T0 - 60_000));
+    open(&mut state, "1");
+    update(&mut state, Action::SetDraft("Hi".into()));
+    let effects = command(&mut state, Command::Send);
+    assert_eq!(state.conversations[&id("1")].waiting_since_ms, None);
+    let Some(Effect::SendReply(entry)) = effects
+        .into_iter()
+        .find(|e| matches!(e, Effect::SendReply(_)))
+    else {
+        panic!("no reply")
+    };
+    update(
+        &mut state,
+        Action::Published {
+            message_id: entry.message_id,
+            result: Err("refused".into()),
+        },
+    );
+    assert_eq!(
+        state.conversations[&id("1")].waiting_since_ms,
+        Some(T0 - 60_000)
+    );
+}
+
+#[test]
+fn late_suggestions_for_another_conversation_are_not_shown() {
+    let mut state = state();
+    update(&mut state, customer("1", "m1", "a", T0));
+    update(&mut state, customer("2", "m2", "b", T0));
+    open(&mut state, "2");
+    update(
+        &mut state,
+        Action::Suggestions {
+            channel: "conversation:1".into(),
+            replies: vec!["for one".into()],
+            from_web_app: true,
+        },
+    );
+    assert_eq!(state.suggestions, None);
+}
+
+#[test]
+fn an_sla_event_after_another_broker_answered_is_ignored() {
+    let mut state = state();
+    update(&mut state, customer("1", "m1", "a", T0 - 100_000));
+    update(
+        &mut state,
+        event(
+            "conversation:1",
+            "message:broker",
+            json!({"messageId": "b1", "content": "Hi", "brokerId": "2"}),
+        ),
+    );
+    update(
+        &mut state,
+        event(
+            "conversation:1",
+            "sla:violation",
+            json!({"threshold": 90000, "actual": 100000, "severity": "critical"}),
+        ),
+    );
+    assert_eq!(state.conversations[&id("1")].sla, None);
 }

@@ -144,10 +144,30 @@ impl Session {
                 Flow::Continue
             }
             Action::Sync => {
+                // Only for a channel this connection attached with presence rights.
                 if let Some(name) = &frame.channel {
-                    let channel = self.hub.channel(name);
-                    let frames = self.sync_frames(&lock(&channel));
-                    self.link.send_burst(frames);
+                    let allowed = self
+                        .connection
+                        .state()
+                        .attached
+                        .get(name)
+                        .is_some_and(|modes| modes & flags::PRESENCE_SUBSCRIBE != 0);
+                    match self.hub.existing_channel(name).filter(|_| allowed) {
+                        Some(channel) => {
+                            let frames = self.sync_frames(&lock(&channel));
+                            self.link.send_burst(frames);
+                        }
+                        None => {
+                            let error = ErrorInfo::new(
+                                90001,
+                                400,
+                                format!(
+                                    "Channel {name} is not attached with presence on this connection"
+                                ),
+                            );
+                            self.channel_error(name, error);
+                        }
+                    }
                 }
                 Flow::Continue
             }
@@ -260,6 +280,9 @@ impl Session {
                 }) {
                     Some((_, frames)) => {
                         reply_flags |= flags::RESUMED;
+                        // The resume point, not the newest serial: the backlog that follows
+                        // moves the client forward, so a drop mid-backlog loses nothing.
+                        reply.channel_serial = Some(serial.to_owned());
                         backlog = frames
                             .filter(|stored| {
                                 self.link.echo || stored.publisher.as_ref() != Some(own)
