@@ -79,6 +79,8 @@ pub struct AppState {
     /// Replies written to the outbox and not yet acknowledged, by message id.
     pub unsent: BTreeMap<String, ConversationId>,
     pub popup: Option<Popup>,
+    /// How far the help popup is scrolled.
+    pub help_offset: usize,
     pub notice: Option<String>,
     pub now_ms: i64,
     pub dirty: bool,
@@ -117,6 +119,7 @@ impl AppState {
             attached: std::collections::HashSet::new(),
             unsent: BTreeMap::new(),
             popup: None,
+            help_offset: 0,
             notice: None,
             now_ms,
             dirty: true,

@@ -20,7 +20,8 @@ fn centred(area: Rect, width: u16, height: u16) -> Rect {
     }
 }
 
-pub fn render_help(frame: &mut Frame, area: Rect, theme: &Theme, keymap: &Keymap) -> (u16, u16) {
+/// The help lines: per context, each description once with all its keys.
+fn help_lines(theme: &Theme, keymap: &Keymap) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     for context in [
         Context::Global,
@@ -33,48 +34,71 @@ pub fn render_help(frame: &mut Frame, area: Rect, theme: &Theme, keymap: &Keymap
             context.title(),
             theme.role(Role::Title),
         )));
-        let mut seen: Vec<&str> = Vec::new();
+        let mut entries: Vec<(&str, Vec<String>)> = Vec::new();
         for binding in keymap
             .bindings()
             .iter()
             .filter(|binding| binding.context == context)
         {
             let key = binding.key.words();
-            // Alt+1..9 and the digits are one entry, not nine.
-            let digit = key.chars().last().is_some_and(|c| c.is_ascii_digit())
-                && key != "Alt+1"
-                && key != "1";
-            if digit
-                || seen.contains(&binding.description)
-                    && !binding.description.contains("quick reply N")
-            {
-                continue;
-            }
-            seen.push(binding.description);
+            // Quick replies 1..9 are one entry, not nine.
             let key = match key.as_str() {
                 "Alt+1" => "Alt+1..9".to_owned(),
                 "1" => "1..9".to_owned(),
+                other
+                    if other.ends_with(|c: char| c.is_ascii_digit())
+                        && binding.description.contains("quick reply N") =>
+                {
+                    continue;
+                }
                 _ => key,
             };
+            match entries
+                .iter_mut()
+                .find(|(description, _)| *description == binding.description)
+            {
+                Some((_, keys)) => keys.push(key),
+                None => entries.push((binding.description, vec![key])),
+            }
+        }
+        for (description, keys) in entries {
             lines.push(Line::from(vec![
-                Span::styled(format!("  {key:<12}"), theme.role(Role::Key)),
-                Span::raw(binding.description),
+                Span::styled(format!("  {:<16}", keys.join(", ")), theme.role(Role::Key)),
+                Span::raw(description),
             ]));
         }
     }
-    lines.push(Line::from(Span::styled(
-        "Esc or ? closes this help",
-        theme.role(Role::Dim),
-    )));
-    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
-    let popup = centred(area, 72, height);
+    lines
+}
+
+/// Draws help from line `offset` on (it scrolls when the terminal is short).
+pub fn render_help(
+    frame: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+    keymap: &Keymap,
+    offset: usize,
+) -> (u16, u16) {
+    let lines = help_lines(theme, keymap);
+    let height = u16::try_from(lines.len() + 3).unwrap_or(u16::MAX);
+    let popup = centred(area, 76, height);
+    let visible = usize::from(popup.height.saturating_sub(3));
+    let last_start = lines.len().saturating_sub(visible);
+    let start = offset.min(last_start);
+    let mut shown: Vec<Line> = lines.into_iter().skip(start).take(visible).collect();
+    let hint = if start < last_start {
+        "j/k or arrows scroll · Esc or ? closes"
+    } else {
+        "Esc or ? closes"
+    };
+    shown.push(Line::from(Span::styled(hint, theme.role(Role::Dim))));
     frame.render_widget(Clear, popup);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.role(Role::BorderFocused))
         .title(" Help — keys ");
     let inner = block.inner(popup);
-    frame.render_widget(Paragraph::new(lines).block(block), popup);
+    frame.render_widget(Paragraph::new(shown).block(block), popup);
     (inner.x, inner.y)
 }
 

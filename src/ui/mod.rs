@@ -71,7 +71,13 @@ pub fn render(frame: &mut Frame, state: &AppState, theme: &Theme, keymap: &Keyma
     status_bar::render(frame, status, state, theme, keymap);
 
     let popup_cursor = match state.popup {
-        Some(Popup::Help) => Some(help::render_help(frame, main, theme, keymap)),
+        Some(Popup::Help) => Some(help::render_help(
+            frame,
+            main,
+            theme,
+            keymap,
+            state.help_offset,
+        )),
         Some(Popup::ConfirmQuit) => Some(help::render_confirm_quit(
             frame,
             main,

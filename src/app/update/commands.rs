@@ -94,7 +94,10 @@ pub(super) fn command(state: &mut AppState, command: Command, effects: &mut Vec<
             }
         }
         Command::PickSuggestion(number) => pick_suggestion(state, number, effects),
-        Command::Help => state.popup = Some(Popup::Help),
+        Command::Help => {
+            state.popup = Some(Popup::Help);
+            state.help_offset = 0;
+        }
         Command::Quit => {
             if state.unsent.is_empty() {
                 quit(state, effects);

@@ -56,6 +56,15 @@ pub(super) fn popup_key(state: &mut AppState, key: KeyEvent, effects: &mut Vec<E
         }
         (Some(Popup::ConfirmQuit), KeyCode::Char('n' | 'N') | KeyCode::Esc) => state.popup = None,
         (Some(Popup::Help), KeyCode::Esc | KeyCode::Char('?' | 'q')) => state.popup = None,
+        (Some(Popup::Help), KeyCode::Down | KeyCode::Char('j')) => state.help_offset += 1,
+        (Some(Popup::Help), KeyCode::Up | KeyCode::Char('k')) => {
+            state.help_offset = state.help_offset.saturating_sub(1)
+        }
+        (Some(Popup::Help), KeyCode::PageDown | KeyCode::Char(' ')) => state.help_offset += 10,
+        (Some(Popup::Help), KeyCode::PageUp) => {
+            state.help_offset = state.help_offset.saturating_sub(10)
+        }
+        (Some(Popup::Help), KeyCode::Home) => state.help_offset = 0,
         _ => {}
     }
 }
