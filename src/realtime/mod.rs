@@ -67,18 +67,11 @@ impl Realtime {
         &self,
         channel: &str,
     ) -> impl Future<Output = Result<(), ClientError>> + Send + 'static {
-        let (reply, answer) = oneshot::channel();
-        let command = ShardCommand::WhenAttached {
-            channel: channel.to_owned(),
+        let channel_name = channel.to_owned();
+        self.request(channel, move |reply| ShardCommand::WhenAttached {
+            channel: channel_name,
             reply,
-        };
-        let routed = self.pool.route(channel, command);
-        async move {
-            if !routed {
-                return Err(ClientError::Closed);
-            }
-            answer.await.unwrap_or(Err(ClientError::Closed))
-        }
+        })
     }
 
     pub fn detach(&self, channel: &str) {
@@ -103,13 +96,22 @@ impl Realtime {
         for (index, message) in messages.iter_mut().enumerate() {
             message.id.get_or_insert_with(|| format!("{base}:{index}"));
         }
-        let (reply, answer) = oneshot::channel();
-        let command = ShardCommand::Publish {
-            channel: channel.to_owned(),
+        let channel_name = channel.to_owned();
+        self.request(channel, move |reply| ShardCommand::Publish {
+            channel: channel_name,
             messages,
             reply,
-        };
-        let routed = self.pool.route(channel, command);
+        })
+    }
+
+    /// Sends a command to the channel's connection now, and awaits its answer later.
+    fn request<T: Send + 'static>(
+        &self,
+        channel: &str,
+        command: impl FnOnce(oneshot::Sender<Result<T, ClientError>>) -> ShardCommand,
+    ) -> impl Future<Output = Result<T, ClientError>> + Send + 'static {
+        let (reply, answer) = oneshot::channel();
+        let routed = self.pool.route(channel, command(reply));
         async move {
             if !routed {
                 return Err(ClientError::Closed);
@@ -147,20 +149,13 @@ impl Realtime {
         action: PresenceAction,
         data: Option<Value>,
     ) -> impl Future<Output = Result<(), ClientError>> + Send + 'static {
-        let (reply, answer) = oneshot::channel();
-        let command = ShardCommand::Presence {
-            channel: channel.to_owned(),
+        let channel_name = channel.to_owned();
+        self.request(channel, move |reply| ShardCommand::Presence {
+            channel: channel_name,
             action,
             data,
             reply,
-        };
-        let routed = self.pool.route(channel, command);
-        async move {
-            if !routed {
-                return Err(ClientError::Closed);
-            }
-            answer.await.unwrap_or(Err(ClientError::Closed))
-        }
+        })
     }
 
     /// Closes every connection (presence is left at once) and waits for them.
