@@ -80,4 +80,6 @@ pub enum Action {
     OpenConversation(crate::protocol::events::ConversationId),
     /// Replace the composer's text (the screen-reader prompt types whole lines).
     SetDraft(String),
+    /// Pasted text (bracketed paste): typed into the composer, never run as keys.
+    Paste(String),
 }

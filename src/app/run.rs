@@ -115,14 +115,7 @@ impl Session {
 }
 
 pub async fn run(options: DashboardOptions, store: Store) -> Result<(), String> {
-    let Session {
-        client,
-        mut net,
-        mut state,
-        mut executor,
-        mut results,
-        mut outcomes,
-    } = Session::start(&options, store)?;
+    let mut session = Session::start(&options, store)?;
     let mut guard = terminal::enter()?;
     let keymap = options.keymap.clone();
     let mut keys = EventStream::new();
@@ -141,44 +134,37 @@ pub async fn run(options: DashboardOptions, store: Store) -> Result<(), String> 
                 None
             }
             key = keys.next() => match key {
-                Some(Ok(Event::Key(key))) => map_key(&state, &keymap, key),
+                Some(Ok(Event::Key(key))) => map_key(&session.state, &keymap, key),
                 Some(Ok(Event::Resize(_, _))) => Some(Action::Resized),
-                Some(Ok(Event::Paste(text))) => {
-                    state_paste(&mut state, &text);
-                    None
-                }
+                Some(Ok(Event::Paste(text))) => Some(Action::Paste(text)),
                 Some(Ok(_)) => None,
                 Some(Err(error)) => return Err(format!("cannot read the keyboard: {error}")),
                 None => break,
             },
-            event = net.recv() => match event {
+            event = session.net.recv() => match event {
                 Some(event) => {
-                    executor.on_network(&event, &mut state);
+                    session.executor.on_network(&event, &mut session.state);
                     Some(Action::Net(event))
                 }
                 None => break,
             },
-            Some(action) = results.recv() => Some(action),
-            Some(outcome) = outcomes.recv() => executor.settle(outcome),
+            Some(action) = session.results.recv() => Some(action),
+            Some(outcome) = session.outcomes.recv() => session.executor.settle(outcome),
             _ = clock.tick() => Some(Action::Tick { now_ms: now_ms() }),
         };
         if let Some(action) = action {
-            if !matches!(action, Action::Tick { .. }) && now_ms() - state.now_ms >= 250 {
-                let effects = update(&mut state, Action::Tick { now_ms: now_ms() });
-                executor.run(effects, &mut state);
-            }
-            let effects = update(&mut state, action);
-            executor.run(effects, &mut state);
-            if state.quit {
+            session.apply(action);
+            if session.state.quit {
                 break;
             }
         }
+        let state = &mut session.state;
         if state.dirty && !redraw_armed {
             let due = last_draw + FRAME;
             if tokio::time::Instant::now() >= due {
                 guard
                     .screen
-                    .draw(|frame| crate::ui::render(frame, &state, &theme, &keymap))
+                    .draw(|frame| crate::ui::render(frame, state, &theme, &keymap))
                     .map_err(|error| format!("cannot draw: {error}"))?;
                 state.dirty = false;
                 last_draw = tokio::time::Instant::now();
@@ -188,20 +174,10 @@ pub async fn run(options: DashboardOptions, store: Store) -> Result<(), String> 
             }
         }
     }
-    client.close().await;
+    session.client.close().await;
     drop(guard);
     info!("dashboard closed");
     Ok(())
-}
-
-/// Bracketed paste goes into the composer as text (never executed as keys).
-fn state_paste(state: &mut AppState, text: &str) {
-    if state.focus == super::state::Focus::Composer && !state.read_only {
-        state
-            .composer
-            .insert_str(crate::sanitize::clean_block(text));
-        state.dirty = true;
-    }
 }
 
 fn now_ms() -> i64 {

@@ -129,6 +129,11 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
                 state.focus = super::state::Focus::Conversation;
             }
         }
+        Action::Paste(text) => {
+            if state.focus == super::state::Focus::Composer && !state.read_only {
+                state.composer.insert_str(clean_block(&text));
+            }
+        }
         Action::SetDraft(text) => {
             if !state.read_only {
                 let mut composer = super::state::new_composer();

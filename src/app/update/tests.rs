@@ -1035,3 +1035,18 @@ fn an_sla_event_after_another_broker_answered_is_ignored() {
     );
     assert_eq!(state.conversations[&id("1")].sla, None);
 }
+
+#[test]
+fn pasted_text_goes_into_the_composer_cleaned() {
+    let mut state = state();
+    update(&mut state, customer("1", "m1", "a", T0));
+    open(&mut state, "1");
+    update(
+        &mut state,
+        Action::Paste("ignored outside the composer".into()),
+    );
+    assert!(state.composer.is_empty());
+    command(&mut state, Command::FocusComposer);
+    update(&mut state, Action::Paste("pasted\u{1b}[2J text".into()));
+    assert_eq!(state.composer.lines().join("\n"), "pasted text");
+}
