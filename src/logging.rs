@@ -17,11 +17,32 @@ pub fn to_file(state_dir: &Path) -> Result<(), String> {
         .append(true)
         .open(&path)
         .map_err(|error| format!("cannot open the log file {}: {error}", path.display()))?;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = without_secrets(
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+    );
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)
         .with_writer(Mutex::new(file))
         .try_init();
     Ok(())
+}
+
+/// Libraries that log requests in full at debug and trace level (the WebSocket URL carries
+/// the key or token in its query; HTTP requests their headers) are held at `info`,
+/// whatever `RUST_LOG` asks for.
+pub fn without_secrets(filter: EnvFilter) -> EnvFilter {
+    [
+        "tungstenite",
+        "tokio_tungstenite",
+        "hyper",
+        "hyper_util",
+        "reqwest",
+        "axum",
+        "h2",
+        "rustls",
+    ]
+    .iter()
+    .filter_map(|target| format!("{target}=info").parse().ok())
+    .fold(filter, EnvFilter::add_directive)
 }

@@ -164,3 +164,49 @@ fn hostile_text_never_reaches_the_terminal() {
         );
     }
 }
+
+#[test]
+fn the_key_never_reaches_the_log_even_at_trace_level() {
+    let hub = HubProcess::start(&[]);
+    let state = tempfile::tempdir().unwrap();
+    let config = state.path().join("config.toml");
+    std::fs::write(&config, "").unwrap();
+    let mut app = PtyApp::spawn(
+        BINARY,
+        &[
+            "--endpoint",
+            &hub.url,
+            "--key",
+            common::processes::KEY,
+            "--broker-id",
+            "7",
+        ],
+        &[
+            ("BROKERDASH_STATE_DIR", state.path().to_str().unwrap()),
+            ("BROKERDASH_CONFIG", config.to_str().unwrap()),
+            ("RUST_LOG", "trace"),
+        ],
+        120,
+        36,
+    );
+    app.wait_for("connected", WAIT);
+    hub.publish(
+        "conversation:1",
+        "message:user",
+        &json!({"messageId": "c1", "content": "Hello"}),
+    );
+    app.wait_for("Hello", WAIT);
+    app.send("q");
+    app.wait_exit(WAIT);
+    let log = std::fs::read_to_string(state.path().join("brokerdash.log")).unwrap();
+    assert!(
+        log.contains("TRACE") || log.contains("DEBUG"),
+        "verbose logging was on:\n{log}"
+    );
+    let secret = common::processes::KEY.split(':').nth(1).unwrap();
+    assert!(!log.contains(secret), "the key's secret is in the log");
+    assert!(
+        !String::from_utf8_lossy(&app.bytes()).contains(secret),
+        "the key's secret is on screen"
+    );
+}
