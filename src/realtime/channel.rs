@@ -3,6 +3,7 @@
 //! so the gap can be filled from history.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::protocol::{ErrorInfo, flags};
@@ -309,23 +310,26 @@ impl ChannelMachine {
 }
 
 /// The ids of recently delivered messages, so nothing is delivered twice when live
-/// delivery and a history fill overlap.
+/// delivery and a history fill overlap. The overlap is only ever the last few messages
+/// before a gap, so a small window per channel is enough (and a thousand channels stay
+/// cheap); each id is stored once, shared by the set and the queue.
 #[derive(Debug, Default)]
 pub struct RecentIds {
-    ids: HashSet<String>,
-    order: VecDeque<String>,
+    ids: HashSet<Arc<str>>,
+    order: VecDeque<Arc<str>>,
 }
 
 impl RecentIds {
-    const CAPACITY: usize = 4096;
+    const CAPACITY: usize = 512;
 
     /// True if the id is new (and remembers it).
     pub fn insert(&mut self, id: &str) -> bool {
         if self.ids.contains(id) {
             return false;
         }
-        self.ids.insert(id.to_owned());
-        self.order.push_back(id.to_owned());
+        let id: Arc<str> = Arc::from(id);
+        self.ids.insert(id.clone());
+        self.order.push_back(id);
         if self.order.len() > Self::CAPACITY
             && let Some(old) = self.order.pop_front()
         {
