@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::Paragraph;
 
 use crate::app::state::{AppState, Focus};
 use crate::config::theme::{Role, Theme};
@@ -90,14 +90,7 @@ pub fn render(
     } else {
         " Reply — i to write ".to_owned()
     };
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme.role(if focused {
-            Role::BorderFocused
-        } else {
-            Role::Border
-        }))
-        .title(Span::styled(title, theme.role(Role::Title)));
+    let block = super::pane::titled(theme, focused, title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if state.read_only || inner.height == 0 {

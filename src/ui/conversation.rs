@@ -7,7 +7,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::Paragraph;
 
 use crate::app::conversation::{ChatMessage, Conversation, Delivery, Sender, SlaLevel};
 use crate::app::state::{AppState, Focus};
@@ -24,22 +24,13 @@ pub fn render(
     theme: &Theme,
 ) -> Option<(u16, u16)> {
     let focused = state.focus == Focus::Conversation;
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme.role(if focused {
-            Role::BorderFocused
-        } else {
-            Role::Border
-        }));
+    let block = super::pane::block(theme, focused);
     let Some(conversation) = state.open_conversation() else {
         let block = block.title(Span::styled(" Conversation ", theme.role(Role::Title)));
         let inner = block.inner(area);
         frame.render_widget(block, area);
         let hint = "Select a conversation and press Enter to open it (Alt+a: most urgent)";
-        frame.render_widget(
-            Paragraph::new(Span::styled(hint, theme.role(Role::Dim))),
-            inner,
-        );
+        super::pane::note(frame, inner, theme, hint);
         return None;
     };
     let block = block.title(header(conversation, theme));
@@ -242,10 +233,7 @@ fn render_messages(
         } else {
             "Loading…"
         };
-        frame.render_widget(
-            Paragraph::new(Span::styled(text, theme.role(Role::Dim))),
-            area,
-        );
+        super::pane::note(frame, area, theme, text);
         return None;
     }
     if conversation.loading_older && used < height {

@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::Paragraph;
 
 use crate::app::conversation::{Conversation, Presence, SlaLevel};
 use crate::app::state::{AppState, Focus, SortMode};
@@ -34,14 +34,7 @@ pub fn render(
             if state.filter_editing { "▏" } else { "" }
         );
     }
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme.role(if focused {
-            Role::BorderFocused
-        } else {
-            Role::Border
-        }))
-        .title(Span::styled(title, theme.role(Role::Title)));
+    let block = super::pane::titled(theme, focused, title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.height == 0 || inner.width == 0 {
@@ -53,10 +46,7 @@ pub fn render(
         } else {
             "No conversation matches the filter"
         };
-        frame.render_widget(
-            Paragraph::new(Span::styled(empty, theme.role(Role::Dim))),
-            inner,
-        );
+        super::pane::note(frame, inner, theme, empty);
         return None;
     }
     let visible = (usize::from(inner.height) / ROW_HEIGHT).max(1);

@@ -6,6 +6,7 @@ mod composer;
 mod conversation;
 mod help;
 mod inbox;
+mod pane;
 pub mod spoken;
 mod status_bar;
 pub mod text;
