@@ -9,37 +9,16 @@ mod common;
 
 use std::time::Duration;
 
-use common::processes::{BINARY, HubProcess, data_of};
+use common::processes::{HubProcess, broker_args, dashboard as dashboard_in, data_of};
 use common::pty::PtyApp;
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(15);
 
 fn dashboard(hub: &HubProcess, state_dir: &str) -> PtyApp {
-    // An empty config file of its own, so nothing on this machine changes the test.
-    let config_path = std::path::Path::new(state_dir).join("config.toml");
-    std::fs::write(&config_path, "").unwrap();
-    let config = config_path.to_str().unwrap();
-    let auth_url = format!("{}/api/ably/auth", hub.url);
-    PtyApp::spawn(
-        BINARY,
-        &[
-            "--endpoint",
-            &hub.url,
-            "--auth-url",
-            &auth_url,
-            "--broker-id",
-            "7",
-            "--broker-name",
-            "Sam",
-        ],
-        &[
-            ("BROKERDASH_STATE_DIR", state_dir),
-            ("BROKERDASH_CONFIG", config),
-        ],
-        120,
-        36,
-    )
+    let args = broker_args(&hub.url);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    dashboard_in(std::path::Path::new(state_dir), &args, &[], 120, 36)
 }
 
 #[test]
@@ -169,10 +148,8 @@ fn hostile_text_never_reaches_the_terminal() {
 fn the_key_never_reaches_the_log_even_at_trace_level() {
     let hub = HubProcess::start(&[]);
     let state = tempfile::tempdir().unwrap();
-    let config = state.path().join("config.toml");
-    std::fs::write(&config, "").unwrap();
-    let mut app = PtyApp::spawn(
-        BINARY,
+    let mut app = dashboard_in(
+        state.path(),
         &[
             "--endpoint",
             &hub.url,
@@ -181,11 +158,7 @@ fn the_key_never_reaches_the_log_even_at_trace_level() {
             "--broker-id",
             "7",
         ],
-        &[
-            ("BROKERDASH_STATE_DIR", state.path().to_str().unwrap()),
-            ("BROKERDASH_CONFIG", config.to_str().unwrap()),
-            ("RUST_LOG", "trace"),
-        ],
+        &[("RUST_LOG", "trace")],
         120,
         36,
     );

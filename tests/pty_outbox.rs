@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::gate::Gate;
-use common::processes::{BINARY, HubProcess, data_of};
+use common::processes::{HubProcess, broker_args, dashboard, data_of};
 use common::pty::PtyApp;
 use serde_json::json;
 
@@ -33,7 +33,6 @@ impl Setup {
         let target: SocketAddr = hub.url.trim_start_matches("http://").parse().unwrap();
         let gate = runtime.block_on(Gate::start(target));
         let state = tempfile::tempdir().unwrap();
-        std::fs::write(state.path().join("config.toml"), "").unwrap();
         Self {
             hub,
             gate,
@@ -43,29 +42,9 @@ impl Setup {
     }
 
     fn dashboard(&self) -> PtyApp {
-        let url = self.gate.url();
-        let auth_url = format!("{url}/api/ably/auth");
-        let state = self.state.path().to_str().unwrap();
-        let config = self.state.path().join("config.toml");
-        PtyApp::spawn(
-            BINARY,
-            &[
-                "--endpoint",
-                &url,
-                "--auth-url",
-                &auth_url,
-                "--broker-id",
-                "7",
-                "--broker-name",
-                "Sam",
-            ],
-            &[
-                ("BROKERDASH_STATE_DIR", state),
-                ("BROKERDASH_CONFIG", config.to_str().unwrap()),
-            ],
-            120,
-            32,
-        )
+        let args = broker_args(&self.gate.url());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        dashboard(self.state.path(), &args, &[], 120, 32)
     }
 
     fn replies(&self, content: &str) -> usize {

@@ -8,8 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::processes::{BINARY, HubProcess, data_of};
-use common::pty::PtyApp;
+use common::processes::{HubProcess, broker_args, dashboard as dashboard_in, data_of};
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -18,29 +17,10 @@ const WAIT: Duration = Duration::from_secs(15);
 fn events_are_lines_and_commands_work_at_the_prompt() {
     let hub = HubProcess::start(&[]);
     let state = tempfile::tempdir().unwrap();
-    let config = state.path().join("config.toml");
-    std::fs::write(&config, "").unwrap();
-    let auth_url = format!("{}/api/ably/auth", hub.url);
-    let mut app = PtyApp::spawn(
-        BINARY,
-        &[
-            "--screen-reader",
-            "--endpoint",
-            &hub.url,
-            "--auth-url",
-            &auth_url,
-            "--broker-id",
-            "7",
-            "--broker-name",
-            "Sam",
-        ],
-        &[
-            ("BROKERDASH_STATE_DIR", state.path().to_str().unwrap()),
-            ("BROKERDASH_CONFIG", config.to_str().unwrap()),
-        ],
-        200,
-        60,
-    );
+    let mut args = vec!["--screen-reader".to_owned()];
+    args.extend(broker_args(&hub.url));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut app = dashboard_in(state.path(), &args, &[], 200, 60);
     app.wait_for("screen-reader mode", WAIT);
     assert!(
         app.contents().starts_with("brokerdash, screen-reader mode"),

@@ -107,3 +107,39 @@ pub fn data_of(item: &Value) -> Value {
         (None, _) => Value::Null,
     }
 }
+
+/// The dashboard in a pseudo-terminal with a state folder of its own and an empty config
+/// file there, so nothing on this machine changes the test.
+pub fn dashboard(
+    state: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    cols: u16,
+    rows: u16,
+) -> super::pty::PtyApp {
+    let config = state.join("config.toml");
+    std::fs::write(&config, "").expect("write an empty config");
+    let mut all_env = vec![
+        ("BROKERDASH_STATE_DIR", state.to_str().expect("state path")),
+        ("BROKERDASH_CONFIG", config.to_str().expect("config path")),
+    ];
+    all_env.extend_from_slice(env);
+    super::pty::PtyApp::spawn(BINARY, args, &all_env, cols, rows)
+}
+
+/// Arguments that sign in as broker 7 ("Sam") through the hub's stand-in auth endpoint.
+pub fn broker_args(endpoint: &str) -> Vec<String> {
+    [
+        "--endpoint",
+        endpoint,
+        "--auth-url",
+        &format!("{endpoint}/api/ably/auth"),
+        "--broker-id",
+        "7",
+        "--broker-name",
+        "Sam",
+    ]
+    .iter()
+    .map(|arg| (*arg).to_owned())
+    .collect()
+}
