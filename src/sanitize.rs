@@ -1,4 +1,4 @@
-//! Remote text is hostile (`../shared/UX.md`): customer messages, names and payloads may
+//! Remote text is hostile: customer messages, names and payloads may
 //! carry escape sequences (OSC 52 clipboard writes, OSC 8 links, title changes, screen
 //! clears), C0/C1 controls, bidi overrides and zero-width characters. Every remote string
 //! passes through here at intake, before it reaches a widget, a log line or `tail`.

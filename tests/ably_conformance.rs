@@ -1,7 +1,7 @@
 //! Runs the ably-js conformance suite (`tests/conformance`) against a real `brokerdash hub`.
 //!
 //! The official SDK accepting the hub is how we know the hub speaks Ably's protocol and not a
-//! private dialect (shared/DESIGN.md), so this test is not optional: without Node.js and npm it
+//! private dialect, so this test is not optional: without Node.js and npm it
 //! fails rather than skips. It installs the pinned npm packages itself when they are missing or
 //! stale, starts the hub on a free loopback port with fault injection, and runs every
 //! `*.test.mjs` file with `node --test`, passing the hub's port and key in `HUB_PORT`/`HUB_KEY`.

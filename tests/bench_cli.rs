@@ -53,11 +53,9 @@ fn active_channels(port: u16) -> usize {
     }
 }
 
-#[test]
-fn bench_subscribe_counts_what_the_load_source_sent() {
-    const CHANNELS: usize = 250; // two connections: 200 + 50
-    const MESSAGES: u64 = 3_000;
-    let (_hub, port) = start_hub();
+/// Starts `bench subscribe` on `channels` channels and waits until it has attached them
+/// all (its attachments are what make the channels active on the hub).
+fn start_subscriber(port: u16, channels: usize) -> Running {
     let subscriber = Command::new(BINARY)
         .args([
             "bench",
@@ -65,7 +63,7 @@ fn bench_subscribe_counts_what_the_load_source_sent() {
             "--port",
             &port.to_string(),
             "--channels",
-            &CHANNELS.to_string(),
+            &channels.to_string(),
             "--timeout-secs",
             "60",
         ])
@@ -74,16 +72,46 @@ fn bench_subscribe_counts_what_the_load_source_sent() {
         .spawn()
         .expect("start bench subscribe");
     let subscriber = Running(subscriber);
-
-    // The subscriber's attachments are what make the channels active on the hub.
     let deadline = Instant::now() + Duration::from_secs(20);
-    while active_channels(port) < CHANNELS {
+    while active_channels(port) < channels {
         assert!(
             Instant::now() < deadline,
-            "the subscriber did not attach {CHANNELS} channels in time"
+            "the subscriber did not attach {channels} channels in time"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    subscriber
+}
+
+/// Waits for the subscriber to exit; its exit status and its JSON line.
+fn finish(mut subscriber: Running) -> (std::process::ExitStatus, Value) {
+    let child = &mut subscriber.0;
+    let wait_until = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < wait_until,
+            "bench subscribe did not finish"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let result: Value = serde_json::from_str(&line).expect("one JSON line");
+    println!("{result}");
+    (status, result)
+}
+
+#[test]
+fn bench_subscribe_counts_what_the_load_source_sent() {
+    const CHANNELS: usize = 250; // two connections: 200 + 50
+    const MESSAGES: u64 = 3_000;
+    let (_hub, port) = start_hub();
+    let subscriber = start_subscriber(port, CHANNELS);
     let load = Command::new(BINARY)
         .args([
             "bench",
@@ -105,29 +133,11 @@ fn bench_subscribe_counts_what_the_load_source_sent() {
         String::from_utf8_lossy(&load.stderr)
     );
 
-    let mut subscriber = subscriber;
-    let child = &mut subscriber.0;
-    let wait_until = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < wait_until,
-            "bench subscribe did not finish"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let (status, result) = finish(subscriber);
     assert!(
         status.success(),
-        "bench subscribe exited with {status}: {line}"
+        "bench subscribe exited with {status}: {result}"
     );
-    let result: Value = serde_json::from_str(&line).expect("one JSON line");
-    println!("{result}");
     assert_eq!(result["client"], "brokerdash");
     assert_eq!(result["channels"], CHANNELS);
     assert_eq!(result["attached"], CHANNELS);
@@ -163,6 +173,71 @@ fn bench_subscribe_counts_what_the_load_source_sent() {
         latency["max"].as_f64().unwrap(),
     );
     assert!(0.0 < p50 && p50 <= p99 && p99 <= max, "{latency}");
+}
+
+#[test]
+fn load_source_stamps_send_times_as_decimal_strings() {
+    // What the latencies above were measured from: the string form, not a JSON number.
+    let (hub, port) = start_hub();
+    let load = Command::new(BINARY)
+        .args([
+            "bench",
+            "load",
+            "--port",
+            &port.to_string(),
+            "--channels",
+            "1",
+            "--messages",
+            "3",
+            "--connections",
+            "1",
+        ])
+        .output()
+        .expect("run bench load");
+    assert!(load.status.success());
+    let history = hub.history("conversation:0");
+    let stamped: Vec<Value> = history
+        .iter()
+        .filter(|item| item["name"] == "message:user")
+        .map(|item| common::processes::data_of(item)["sentNs"].clone())
+        .collect();
+    assert_eq!(stamped.len(), 3, "{history:?}");
+    for sent in stamped {
+        let text = sent
+            .as_str()
+            .unwrap_or_else(|| panic!("sentNs {sent} is not a string"));
+        assert!(text.parse::<u64>().is_ok_and(|ns| ns > 0), "{text:?}");
+    }
+}
+
+#[test]
+fn bench_subscribe_without_send_times_prints_no_latency_and_says_why() {
+    let (hub, port) = start_hub();
+    let subscriber = start_subscriber(port, 1);
+    // Messages the subscriber counts, but from a source that stamps no send time.
+    for sequence in 0..3 {
+        hub.publish(
+            "conversation:0",
+            "message:user",
+            &serde_json::json!({"messageId": format!("msg-{sequence}"), "content": "Hello"}),
+        );
+    }
+    hub.publish(
+        "conversation:0",
+        "bench:end",
+        &serde_json::json!({"total": 3, "connections": 1}),
+    );
+    let (status, result) = finish(subscriber);
+    assert_eq!(result["received"], 3, "the messages did arrive");
+    assert_eq!(result["lat_ms"], Value::Null, "no latency was measured");
+    let errors = result["errors"].as_array().unwrap();
+    assert!(
+        errors
+            .iter()
+            .any(|error| error.as_str().unwrap().contains("sentNs")),
+        "the errors say why: {errors:?}"
+    );
+    assert!(!status.success(), "a run with errors fails");
 }
 
 #[test]

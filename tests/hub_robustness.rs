@@ -521,3 +521,401 @@ fn now_ms() -> u64 {
         .try_into()
         .unwrap()
 }
+
+// ---- hostile values in well-formed frames --------------------------------------------------
+
+/// `params.rewind` is remote text: a character past a byte boundary, a span that overflows,
+/// a negative or unknown unit each get a channel ERROR 40000 that names the field; the
+/// connection carries on and a long but valid span still attaches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_rewind_params_are_refused_with_the_field_named() {
+    let hub = start_hub(HubConfig::development()).await;
+    let mut client = Client::connect(hub.addr, &[]).await;
+    for (index, rewind) in ["1é", "99999999999999999h", "-5s", "5x", "", "é"]
+        .into_iter()
+        .enumerate()
+    {
+        let channel = format!("robust:rewind-{index}");
+        client.tx.send(&rewind_attach(&channel, rewind)).await;
+        let refused = client
+            .rx
+            .recv_until(&format!("ERROR for rewind {rewind:?}"), PROMPT, |frame| {
+                frame.channel.as_deref() == Some(channel.as_str())
+            })
+            .await;
+        assert_eq!(
+            refused.action,
+            Action::Error,
+            "rewind {rewind:?}: {refused:?}"
+        );
+        let error = refused.error.expect("the refusal says why");
+        assert_eq!((error.code, error.status_code), (40000, 400));
+        assert!(error.message.contains("params.rewind"), "{}", error.message);
+        client.ping().await;
+    }
+    let attached = client
+        .attach_with(rewind_attach("robust:rewind-long", "99999999999m"))
+        .await;
+    assert_eq!(
+        attached.error, None,
+        "a long span is valid: everything kept"
+    );
+    hub.stop().await.unwrap();
+}
+
+fn rewind_attach(channel: &str, rewind: &str) -> ProtocolMessage {
+    let mut attach = ProtocolMessage::new(Action::Attach).with_channel(channel);
+    attach.params = Some([("rewind".to_owned(), rewind.to_owned())].into());
+    attach
+}
+
+/// The last msgSerial there is cannot be followed by another: refused with a NACK, and the
+/// connection's numbering is untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_msg_serial_at_the_end_of_the_range_is_refused_not_overflowed() {
+    const CHANNEL: &str = "robust:serial";
+    let hub = start_hub(HubConfig::development()).await;
+    let mut client = Client::connect(hub.addr, &[]).await;
+    client.attach(CHANNEL).await;
+    let mut frame = ProtocolMessage::new(Action::Message).with_channel(CHANNEL);
+    frame.msg_serial = Some(i64::MAX);
+    frame.messages = Some(vec![text_message("late", "x")]);
+    client.tx.send(&frame).await;
+    let reply = client
+        .rx
+        .recv_until("NACK for i64::MAX", PROMPT, |frame| {
+            matches!(frame.action, Action::Ack | Action::Nack)
+        })
+        .await;
+    assert_eq!(reply.action, Action::Nack, "{reply:?}");
+    assert_eq!(reply.msg_serial, Some(i64::MAX));
+    let error = reply.error.expect("the NACK says why");
+    assert_eq!(error.code, 40000);
+    assert!(error.message.contains("msgSerial"), "{}", error.message);
+    // Numbering carries on from 0 as if the refused frame had not been sent.
+    client.round_trip(CHANNEL, "after").await;
+    hub.stop().await.unwrap();
+}
+
+/// REST `offset` is checked: text is a 400 naming it, and a huge offset (which overflowed
+/// `offset + limit`) is an empty page with no next link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_presence_offset_is_checked_and_never_overflows() {
+    let mut config = HubConfig::development();
+    config.faults = true;
+    let hub = start_hub(config).await;
+    let http = reqwest::Client::new();
+    let get = |query: &str| {
+        http.get(format!(
+            "{}/channels/robust%3Aoffset/presence?{query}",
+            hub.url()
+        ))
+        .basic_auth("brokerdash.hub", Some("local-development-secret"))
+        .timeout(PROMPT)
+        .send()
+    };
+    let huge = get(&format!("offset={}&limit=1000", usize::MAX))
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), 200);
+    let link = huge
+        .headers()
+        .get("link")
+        .map(|value| value.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    assert!(!link.contains("rel=\"next\""), "{link}");
+    assert_eq!(
+        huge.json::<serde_json::Value>().await.unwrap(),
+        serde_json::json!([])
+    );
+
+    let text = get("offset=ten").await.unwrap();
+    assert_eq!(text.status(), 400);
+    assert_eq!(text.headers()["x-ably-errorcode"], "40003");
+    let body: serde_json::Value = text.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("offset"),
+        "{body}"
+    );
+
+    // The stall fault's duration is a client's number too.
+    let stall = http
+        .post(format!("{}/_hub/faults/stall?ms={}", hub.url(), u64::MAX))
+        .timeout(PROMPT)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stall.status(), 400);
+    let mut client = Client::connect(hub.addr, &[]).await;
+    client.ping().await;
+    hub.stop().await.unwrap();
+}
+
+/// The hub asks for a new token once per token, at half its life (here 2 s of 4 s): a
+/// client's own traffic every 50 ms does not push the request later, and the renewed
+/// connection never sees 40142.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtn22_auth_request_comes_at_half_life_whatever_the_traffic() {
+    const CHANNEL: &str = "robust:renewal";
+    const TTL_MS: u64 = 4000;
+    let hub = start_hub(HubConfig::development()).await;
+    let token = request_token(&hub, TTL_MS).await;
+    let client = Client::connect(hub.addr, &[("access_token", token.token.expose())]).await;
+    let Client { mut tx, mut rx, .. } = client;
+    tx.send(&ProtocolMessage::new(Action::Attach).with_channel(CHANNEL))
+        .await;
+
+    let (stop_tx, mut stop) = watch::channel(false);
+    let publisher = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(50));
+        let mut sent = 0u32;
+        while !*stop.borrow() {
+            tokio::select! {
+                _ = tick.tick() => {
+                    tx.publish(CHANNEL, vec![text_message("tick", "")]).await;
+                    sent += 1;
+                }
+                _ = stop.changed() => {}
+            }
+        }
+        (tx, sent)
+    });
+
+    let auth = rx
+        .recv_until("AUTH", Duration::from_millis(TTL_MS) + PROMPT, |frame| {
+            assert_ne!(frame.action, Action::Disconnected, "{frame:?}");
+            frame.action == Action::Auth
+        })
+        .await;
+    let asked_after_ms = now_ms().saturating_sub(token.issued);
+    assert_eq!(auth.action, Action::Auth);
+    assert!(
+        (1500..=2500).contains(&asked_after_ms),
+        "AUTH came {asked_after_ms} ms into a {TTL_MS} ms token, not at half its life"
+    );
+
+    let fresh = request_token(&hub, 60_000).await;
+    let stop_publishing = stop_tx.clone();
+    let answer = tokio::spawn(async move {
+        // The publisher owns the sending half: stop it, answer, then publish on.
+        stop_publishing.send_replace(true);
+        let (mut tx, sent) = publisher.await.unwrap();
+        let mut auth = ProtocolMessage::new(Action::Auth);
+        auth.auth = Some(AuthDetails {
+            access_token: fresh.token.expose().to_owned(),
+        });
+        tx.send(&auth).await;
+        (tx, sent)
+    });
+    let mut acks = 0;
+    let past_expiry = Instant::now() + Duration::from_millis(token.expires - now_ms() + 1000);
+    while Instant::now() < past_expiry {
+        match rx.next(past_expiry - Instant::now()).await {
+            Some(common::Incoming::Frame(frame)) => {
+                assert!(
+                    frame.error.as_ref().is_none_or(|error| error.code != 40142),
+                    "the renewed connection saw 40142: {frame:?}"
+                );
+                assert_ne!(frame.action, Action::Disconnected, "{frame:?}");
+                acks += usize::from(frame.action == Action::Ack);
+            }
+            Some(common::Incoming::Closed) => panic!("the connection closed"),
+            None => break,
+        }
+    }
+    let (mut tx, sent) = answer.await.unwrap();
+    assert!(
+        sent >= 20,
+        "the client published throughout ({sent} frames)"
+    );
+    assert!(
+        acks > 0,
+        "publishes were acknowledged after the AUTH request"
+    );
+    // Still the same working connection after the first token's expiry.
+    let serial = tx.publish(CHANNEL, vec![text_message("after", "")]).await;
+    rx.expect_ack(serial, PROMPT).await;
+    hub.stop().await.unwrap();
+}
+
+// ---- a session that ends however it ends cleans up ----------------------------------------
+
+/// A session task that panics (injected by the panic fault: nothing real does any more)
+/// still removes its subscriptions, marks its connection gone, and its presence member
+/// leaves after the usual grace; the connection's state goes after the TTL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_that_panics_still_cleans_up() {
+    const CHANNEL: &str = "robust:panic";
+    let mut config = HubConfig::development();
+    config.faults = true;
+    config.presence_grace = Duration::from_millis(500);
+    config.connection_state_ttl = Duration::from_secs(2);
+    let grace = config.presence_grace;
+    let hub = start_hub(config).await;
+
+    let mut observer = Client::connect(hub.addr, &[]).await;
+    observer.attach(CHANNEL).await;
+    let mut doomed = enter_member(&hub, &mut observer, CHANNEL, "doomed").await;
+    let before = channel_metrics(&hub, CHANNEL).await;
+    assert_eq!(before["connections"], 2, "{before}");
+    assert_eq!(before["presenceMembers"], 1, "{before}");
+    assert_eq!(hub.connections().live, 2);
+
+    let armed = reqwest::Client::new()
+        .post(format!("{}/_hub/faults/panic", hub.url()))
+        .timeout(PROMPT)
+        .send()
+        .await
+        .unwrap();
+    assert!(armed.status().is_success());
+    let panicked_at = Instant::now();
+    let mut ping = ProtocolMessage::new(Action::Heartbeat);
+    ping.id = Some("last words".into());
+    doomed.tx.send(&ping).await;
+    doomed.rx.drain_until_closed(PROMPT).await;
+
+    // Its member leaves, after the grace as for any lost transport.
+    observer
+        .rx
+        .recv_until("LEAVE for doomed", grace + PROMPT, |frame| {
+            is_presence(frame, PresenceAction::Leave, "doomed")
+        })
+        .await;
+    assert!(panicked_at.elapsed() >= grace.mul_f32(0.9));
+    let after = channel_metrics(&hub, CHANNEL).await;
+    assert_eq!(after["connections"], 1, "only the observer: {after}");
+    assert_eq!(after["presenceMembers"], 0, "{after}");
+    assert_eq!(hub.connections().live, 1);
+
+    // Its state is forgotten once the TTL passes.
+    let deadline = Instant::now() + PROMPT;
+    while hub.connections().held > 1 {
+        assert!(Instant::now() < deadline, "{:?}", hub.connections());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The hub still serves everyone else.
+    observer.round_trip(CHANNEL, "still here").await;
+    hub.stop().await.unwrap();
+}
+
+/// A channel's occupancy through REST channel details.
+async fn channel_metrics(hub: &RunningHub, channel: &str) -> serde_json::Value {
+    let details: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{}/channels/{}",
+            hub.url(),
+            channel.replace(':', "%3A")
+        ))
+        .basic_auth("brokerdash.hub", Some("local-development-secret"))
+        .timeout(PROMPT)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    details["status"]["occupancy"]["metrics"].clone()
+}
+
+// ---- the development key stays on loopback -------------------------------------------------
+
+/// `brokerdash hub --listen 0.0.0.0:0` makes a key of its own, prints it once, accepts it,
+/// and neither prints nor accepts the fixed development key; given that key explicitly on
+/// such an address, it refuses to start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_beyond_loopback_never_uses_the_development_key() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new(common::processes::BINARY)
+        .args(["hub", "--listen", "0.0.0.0:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (mut listening, mut key_line) = (String::new(), String::new());
+    stdout.read_line(&mut listening).unwrap();
+    stdout.read_line(&mut key_line).unwrap();
+    let port = listening.trim().rsplit(':').next().unwrap().to_owned();
+    let printed = format!("{listening}{key_line}");
+    assert!(!printed.contains(DEVELOPMENT_KEY), "{printed}");
+    assert!(!printed.contains("local-development-secret"), "{printed}");
+    let generated = key_line
+        .strip_prefix("key: ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no key line: {key_line:?}"));
+    let key: ApiKey = generated.parse().unwrap();
+
+    let channels = |name: String, secret: String| {
+        reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{port}/channels"))
+            .basic_auth(name, Some(secret))
+            .timeout(PROMPT)
+            .send()
+    };
+    let accepted = channels(key.name().to_owned(), key.secret().expose().to_owned())
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 200, "the printed key works");
+    let refused = channels(
+        "brokerdash.hub".to_owned(),
+        "local-development-secret".to_owned(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(refused.status(), 401, "the development key does not");
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let explicit = Command::new(common::processes::BINARY)
+        .args(["hub", "--listen", "0.0.0.0:0", "--key", DEVELOPMENT_KEY])
+        .output()
+        .unwrap();
+    assert!(!explicit.status.success(), "it must not start");
+    let said = String::from_utf8_lossy(&explicit.stderr);
+    assert!(said.contains("loopback"), "{said}");
+    assert!(!String::from_utf8_lossy(&explicit.stdout).contains("local-development-secret"));
+}
+
+/// A PRESENCE frame whose second member is refused still counts its first member as the
+/// connection's: when the connection closes, that member leaves too (found by the
+/// property test in `hub_hostile.rs`: it used to stay for ever).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_applied_before_a_refused_one_leave_with_their_connection() {
+    const CHANNEL: &str = "robust:half-refused";
+    let hub = start_hub(HubConfig::development()).await;
+    let mut observer = Client::connect(hub.addr, &[]).await;
+    observer.attach(CHANNEL).await;
+    let mut member = Client::connect(hub.addr, &[]).await;
+    let mut first = PresenceMessage::new(PresenceAction::Enter);
+    first.client_id = Some("first".into());
+    let mut refused = PresenceMessage::new(PresenceAction::Unknown(99));
+    refused.client_id = Some("second".into());
+    let serial = member.tx.presence(CHANNEL, vec![first, refused]).await;
+    let reply = member
+        .rx
+        .recv_until("NACK", PROMPT, |frame| common::acks(frame, serial))
+        .await;
+    assert_eq!(reply.action, Action::Nack, "{reply:?}");
+    observer
+        .rx
+        .recv_until("ENTER for first", PROMPT, |frame| {
+            is_presence(frame, PresenceAction::Enter, "first")
+        })
+        .await;
+
+    member.tx.send(&ProtocolMessage::new(Action::Close)).await;
+    member.rx.drain_until_closed(PROMPT).await;
+    observer
+        .rx
+        .recv_until("LEAVE for first", PROMPT, |frame| {
+            is_presence(frame, PresenceAction::Leave, "first")
+        })
+        .await;
+    assert_eq!(channel_metrics(&hub, CHANNEL).await["presenceMembers"], 0);
+    hub.stop().await.unwrap();
+}

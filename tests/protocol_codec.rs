@@ -1,4 +1,4 @@
-//! The protocol codec against Ably's official encoding vectors (read from `../shared`),
+//! The protocol codec against Ably's official encoding vectors (`tests/fixtures/ably-common`),
 //! vectors of our own for every encoding path, and arbitrary input.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
@@ -12,11 +12,10 @@ use brokerdash::protocol::{
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-fn shared_fixture(name: &str) -> Value {
+fn ably_fixture(name: &str) -> Value {
     let path: PathBuf = [
         env!("CARGO_MANIFEST_DIR"),
-        "..",
-        "shared",
+        "tests",
         "fixtures",
         "ably-common",
         name,
@@ -25,9 +24,8 @@ fn shared_fixture(name: &str) -> Value {
     .collect();
     let text = std::fs::read_to_string(&path).unwrap_or_else(|error| {
         panic!(
-            "Ably's official fixture {} is missing ({error}). These vectors are read from the \
-             shared folder beside the project (../shared/fixtures/ably-common) and are not \
-             copied into the repository; put that folder back to run this test.",
+            "Ably's official fixture {} is missing ({error}); the vectors are part of the \
+             repository (tests/fixtures/ably-common/README.md says where they come from).",
             path.display()
         )
     });
@@ -76,7 +74,7 @@ fn check_vector(case: &Value) {
 
 #[test]
 fn official_message_vectors_round_trip() {
-    let fixture = shared_fixture("messages-encoding.json");
+    let fixture = ably_fixture("messages-encoding.json");
     let cases = fixture["messages"].as_array().expect("messages");
     assert!(cases.len() >= 5);
     for case in cases {
@@ -95,7 +93,7 @@ fn official_message_vectors_round_trip() {
 
 #[test]
 fn official_presence_vectors_round_trip() {
-    let fixture = shared_fixture("presence-messages-encoding.json");
+    let fixture = ably_fixture("presence-messages-encoding.json");
     let cases = fixture["messages"].as_array().expect("messages");
     assert!(cases.len() >= 5);
     for case in cases {
@@ -118,7 +116,7 @@ fn official_presence_vectors_round_trip() {
 #[test]
 fn official_encrypted_vectors_decode_to_encrypted_without_a_key() {
     for name in ["crypto-data-128.json", "crypto-data-256.json"] {
-        let fixture = shared_fixture(name);
+        let fixture = ably_fixture(name);
         let algorithm = format!(
             "{}-{}-{}",
             fixture["algorithm"].as_str().expect("algorithm"),

@@ -1,5 +1,5 @@
 //! The dashboard: one state, one reducer, render only from state and only when it
-//! changed (`../shared/STYLE.md` §10.2–3).
+//! changed.
 //!
 //! - `state` / `conversation`: what is known. `action`: what can happen. `update`: the
 //!   reducer (no I/O). `effect`: what the reducer asks for. `run`: the loop that wires the

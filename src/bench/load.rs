@@ -74,7 +74,8 @@ pub async fn run(plan: &LoadPlan) -> Result<LoadReport, String> {
         let data = json!({
             "messageId": format!("msg-{sequence}"),
             "content": "Hi, could you tell me today's fixed rate for a 30 year loan?",
-            "sentNs": monotonic_ns(),
+            // A decimal string: a JSON number loses precision past 2^53 in JavaScript.
+            "sentNs": monotonic_ns().to_string(),
             "timestamp": crate::rest::now_ms(),
         });
         in_flight.push(client.publish(

@@ -3,7 +3,7 @@
 //!
 //! The load's messages are `message:user` events on `conversation:0` … `conversation:{N-1}`
 //! whose data carries `messageId` = `msg-<global sequence>` and `sentNs` (CLOCK_MONOTONIC
-//! at publish); after the last one every channel gets `bench:end` with
+//! at publish, in nanoseconds, as a decimal string; a JSON number is read too); after the last one every channel gets `bench:end` with
 //! `{"total": K, "connections": C}`.
 
 pub mod load;

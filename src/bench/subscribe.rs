@@ -39,7 +39,47 @@ struct Tally {
     last_rx: Option<Instant>,
     expected: u64,
     ended_shards: HashSet<usize>,
-    errors: Vec<String>,
+    /// Messages whose `sentNs` was missing or unreadable: no latency sample for them.
+    unstamped: u64,
+    errors: Errors,
+}
+
+/// The first few errors in words, and how many there were: a flood of malformed messages
+/// must not grow the report without bound.
+#[derive(Default)]
+struct Errors {
+    first: Vec<String>,
+    count: u64,
+}
+
+const ERRORS_KEPT: usize = 20;
+
+impl Errors {
+    fn push(&mut self, error: String) {
+        self.count += 1;
+        if self.first.len() < ERRORS_KEPT {
+            self.first.push(error);
+        }
+    }
+
+    fn report(&self) -> Vec<String> {
+        let mut errors = self.first.clone();
+        let more = self.count.saturating_sub(self.first.len() as u64);
+        if more > 0 {
+            errors.push(format!("… and {more} more errors"));
+        }
+        errors
+    }
+}
+
+/// The send time a load source stamped on a message: a decimal string of nanoseconds on
+/// the shared monotonic clock, or (older sources) a JSON number.
+fn sent_ns(payload: &Payload) -> Option<u64> {
+    match payload_field(payload, "sentNs")? {
+        Value::String(text) => text.parse().ok(),
+        Value::Number(number) => number.as_u64(),
+        _ => None,
+    }
 }
 
 impl Tally {
@@ -84,9 +124,11 @@ impl Tally {
                 self.last_on_channel.insert(channel.to_owned(), sequence);
             }
         }
-        if let Some(sent) = payload_field(payload, "sentNs").and_then(Value::as_u64) {
-            self.latencies_ms
-                .push(now_ns.saturating_sub(sent) as f64 / 1e6);
+        match sent_ns(payload) {
+            Some(sent) => self
+                .latencies_ms
+                .push(now_ns.saturating_sub(sent) as f64 / 1e6),
+            None => self.unstamped += 1,
         }
     }
 }
@@ -249,16 +291,41 @@ fn report(
     let millis = |duration: Duration| round3(duration.as_secs_f64() * 1000.0);
     let mut latencies = tally.latencies_ms.clone();
     latencies.sort_by(f64::total_cmp);
+    let mut errors = tally.errors.report();
+    // No figure is printed that was not measured: without samples the latency is null,
+    // and the errors say why.
+    let latency = if latencies.is_empty() {
+        if tally.received > 0 {
+            errors.push(format!(
+                "no latency measured: none of the {} messages received carried a readable sentNs",
+                tally.received
+            ));
+        }
+        Value::Null
+    } else {
+        if tally.unstamped > 0 {
+            errors.push(format!(
+                "{} of {} messages carried no readable sentNs: latency is over the rest",
+                tally.unstamped, tally.received
+            ));
+        }
+        json!({
+            "p50": round3(percentile(&latencies, 50.0)),
+            "p95": round3(percentile(&latencies, 95.0)),
+            "p99": round3(percentile(&latencies, 99.0)),
+            "max": round3(latencies.last().copied().unwrap_or(0.0)),
+        })
+    };
     let rx = match (tally.first_rx, tally.last_rx) {
         (Some(first), Some(last)) => last.duration_since(first),
         _ => Duration::ZERO,
     };
-    let rx_rate = if rx.is_zero() {
-        0.0
-    } else {
-        tally.received as f64 / rx.as_secs_f64()
-    };
+    let rx_rate = (!rx.is_zero()).then(|| round3(tally.received as f64 / rx.as_secs_f64()));
     let cpu_phase_s = cpu_phase.as_secs_f64();
+    let cpu_phase_pct =
+        (!phase.is_zero()).then(|| round3(100.0 * cpu_phase_s / phase.as_secs_f64()));
+    let msgs_per_cpu_s = (cpu_phase_s > 0.0 && tally.received > 0)
+        .then(|| round3(tally.received as f64 / cpu_phase_s));
     json!({
         "client": "brokerdash",
         "channels": plan.channels,
@@ -271,20 +338,15 @@ fn report(
         "lost": tally.expected.saturating_sub(tally.received),
         "duplicates": tally.duplicates,
         "reordered": tally.reordered,
-        "lat_ms": {
-            "p50": round3(percentile(&latencies, 50.0)),
-            "p95": round3(percentile(&latencies, 95.0)),
-            "p99": round3(percentile(&latencies, 99.0)),
-            "max": round3(latencies.last().copied().unwrap_or(0.0)),
-        },
+        "lat_ms": latency,
         "rx_ms": millis(rx),
-        "rx_rate": round3(rx_rate),
+        "rx_rate": rx_rate,
         "phase_ms": millis(phase),
         "cpu_phase_s": round3(cpu_phase_s),
-        "cpu_phase_pct": round3(if phase.is_zero() { 0.0 } else { 100.0 * cpu_phase_s / phase.as_secs_f64() }),
+        "cpu_phase_pct": cpu_phase_pct,
         "cpu_s": round3(cpu_total.as_secs_f64()),
-        "msgs_per_cpu_s": round3(if cpu_phase_s > 0.0 { tally.received as f64 / cpu_phase_s } else { 0.0 }),
+        "msgs_per_cpu_s": msgs_per_cpu_s,
         "peak_rss_mb": peak_rss_mb().map(round3),
-        "errors": tally.errors.iter().take(20).collect::<Vec<_>>(),
+        "errors": errors,
     })
 }

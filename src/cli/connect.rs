@@ -1,5 +1,5 @@
 //! The connection options shared by the dashboard, `tail`, `publish` and `bench`
-//! (`../shared/DESIGN.md`, "Command-line contract"), resolved flag > environment (both by
+//! (the README's command-line section), resolved flag > environment (both by
 //! clap) > config file > default, into the realtime client's options.
 
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! The command-line contract of `../shared/DESIGN.md`: subcommands and their options.
+//! The command line: subcommands and their options, as the README describes them.
 
 mod connect;
 mod dashboard;
@@ -102,7 +102,7 @@ pub struct DemoArgs {
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Subscribe to conversation:0..N-1 on ws://127.0.0.1:PORT and measure delivery of a
-    /// load until `bench:end`; prints one JSON line (exit 1 on timeout).
+    /// load until `bench:end`; prints one JSON line (exit 1 on timeout or errors).
     Subscribe {
         #[arg(long)]
         port: u16,
@@ -139,8 +139,9 @@ pub struct HubArgs {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// API key to accept (`appId.keyId:secret`), repeatable; without it a fixed
-    /// development key is accepted.
+    /// API key to accept (`appId.keyId:secret`), repeatable. Without it a loopback hub
+    /// accepts the fixed development key, and a hub on any other address makes a random
+    /// key and prints it once.
     #[arg(long = "key", value_name = "KEY")]
     pub keys: Vec<String>,
     /// Serve the fault switches POST /_hub/faults/drop and /_hub/faults/stall?ms=N.
@@ -238,10 +239,13 @@ async fn run_bench(command: BenchCommand) -> Result<(), String> {
             };
             let (line, completed) = bench::subscribe::run(&plan).await;
             println!("{line}");
-            if completed {
-                Ok(())
-            } else {
-                Err("bench subscribe did not complete".into())
+            let clean = line["errors"].as_array().is_none_or(Vec::is_empty);
+            match (completed, clean) {
+                (true, true) => Ok(()),
+                (true, false) => {
+                    Err("bench subscribe completed with errors (see \"errors\")".into())
+                }
+                (false, _) => Err("bench subscribe did not complete".into()),
             }
         }
         BenchCommand::Load {
@@ -276,19 +280,7 @@ async fn run_bench(command: BenchCommand) -> Result<(), String> {
 
 async fn run_hub(args: HubArgs) -> Result<(), String> {
     init_stderr_logging();
-    let given_keys = !args.keys.is_empty();
-    let key_texts = if given_keys {
-        args.keys.clone()
-    } else {
-        vec![DEVELOPMENT_KEY.to_owned()]
-    };
-    let keys = key_texts
-        .iter()
-        .map(|text| {
-            text.parse::<ApiKey>()
-                .map_err(|error| format!("--key: {error}"))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let (keys, key_source) = hub::keys_for_address(args.listen.ip(), &args.keys)?;
     let mut config = HubConfig::new(keys.clone());
     config.faults = args.faults;
     config.max_channels_per_connection = args.max_channels_per_connection;
@@ -301,15 +293,31 @@ async fn run_hub(args: HubArgs) -> Result<(), String> {
     // Written without println!: a reader that closes our stdout must not stop the hub.
     let mut out = std::io::stdout();
     let _ = writeln!(out, "hub listening on http://{addr}");
-    if given_keys {
-        let names: Vec<&str> = keys.iter().map(ApiKey::name).collect();
-        let _ = writeln!(
-            out,
-            "keys: {} (secrets as given with --key)",
-            names.join(", ")
-        );
-    } else {
-        let _ = writeln!(out, "key: {DEVELOPMENT_KEY} (the fixed development key)");
+    match key_source {
+        hub::KeySource::Given => {
+            let names: Vec<&str> = keys.iter().map(ApiKey::name).collect();
+            let _ = writeln!(
+                out,
+                "keys: {} (secrets as given with --key)",
+                names.join(", ")
+            );
+        }
+        hub::KeySource::Development => {
+            let _ = writeln!(out, "key: {DEVELOPMENT_KEY} (the fixed development key)");
+        }
+        hub::KeySource::Generated => {
+            // The only time this secret is shown: the fixed key is public, so a hub
+            // reachable from other machines makes its own.
+            let secret = keys
+                .iter()
+                .map(|key| key.full().expose())
+                .collect::<Vec<_>>();
+            let _ = writeln!(
+                out,
+                "key: {} (made for this run: the fixed development key is only accepted on loopback)",
+                secret.join(", ")
+            );
+        }
     }
     let _ = out.flush();
     hub::run(listener, config, shutdown_signal())

@@ -1,8 +1,11 @@
 //! What a hub accepts and its limits; Ably's own values by default.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::auth::ApiKey;
+
+use super::clock::random_id;
 
 /// The key a hub accepts when none is given: for development, demos and tests only.
 pub const DEVELOPMENT_KEY: &str = "brokerdash.hub:local-development-secret";
@@ -56,5 +59,96 @@ impl HubConfig {
 
     pub fn key_named(&self, name: &str) -> Option<&ApiKey> {
         self.keys.iter().find(|key| key.name() == name)
+    }
+}
+
+/// Where the keys a hub accepts came from; decides what its start-up line says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// `--key`, one or more: only their names are printed.
+    Given,
+    /// The fixed development key, on a loopback address only.
+    Development,
+    /// A random key made for this run, printed once: the hub listens beyond loopback and
+    /// was given no key, and the fixed key is public.
+    Generated,
+}
+
+/// The keys a hub listening on `ip` accepts. On loopback the fixed development key is the
+/// default; on any other address it is refused, and without `--key` a random key is made.
+pub fn keys_for_address(ip: IpAddr, given: &[String]) -> Result<(Vec<ApiKey>, KeySource), String> {
+    let loopback = ip.is_loopback();
+    if given.is_empty() {
+        let (text, source) = if loopback {
+            (DEVELOPMENT_KEY.to_owned(), KeySource::Development)
+        } else {
+            (
+                format!("brokerdash.hub:{}", random_id(32)),
+                KeySource::Generated,
+            )
+        };
+        let key = text.parse::<ApiKey>().map_err(|error| error.to_string())?;
+        return Ok((vec![key], source));
+    }
+    let keys = given
+        .iter()
+        .map(|text| {
+            text.parse::<ApiKey>()
+                .map_err(|error| format!("--key: {error}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if !loopback && given.iter().any(|text| text == DEVELOPMENT_KEY) {
+        return Err(format!(
+            "--key: the fixed development key is public and only accepted on a loopback \
+             address, not on {ip}; give a key of your own, or none for a random one"
+        ));
+    }
+    Ok((keys, KeySource::Given))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn loopback_without_a_key_uses_the_development_key() {
+        for address in ["127.0.0.1", "::1"] {
+            let (keys, source) = keys_for_address(ip(address), &[]).unwrap();
+            assert_eq!(source, KeySource::Development);
+            assert_eq!(keys[0].full().expose(), DEVELOPMENT_KEY);
+        }
+    }
+
+    #[test]
+    fn another_address_without_a_key_gets_a_random_one() {
+        let (first, source) = keys_for_address(ip("0.0.0.0"), &[]).unwrap();
+        let (second, _) = keys_for_address(ip("0.0.0.0"), &[]).unwrap();
+        assert_eq!(source, KeySource::Generated);
+        assert_ne!(first[0].full().expose(), DEVELOPMENT_KEY);
+        assert_ne!(first[0].full().expose(), second[0].full().expose());
+    }
+
+    #[test]
+    fn another_address_refuses_the_development_key_even_when_given() {
+        let given = vec![DEVELOPMENT_KEY.to_owned()];
+        let refused = keys_for_address(ip("192.0.2.7"), &given).unwrap_err();
+        assert!(refused.contains("loopback"), "{refused}");
+        assert!(
+            !refused.contains("local-development-secret"),
+            "the refusal does not repeat the secret: {refused}"
+        );
+        assert!(keys_for_address(ip("127.0.0.1"), &given).is_ok());
+    }
+
+    #[test]
+    fn given_keys_are_used_on_any_address() {
+        let given = vec!["app.key:s3cret".to_owned()];
+        let (keys, source) = keys_for_address(ip("0.0.0.0"), &given).unwrap();
+        assert_eq!(source, KeySource::Given);
+        assert_eq!(keys[0].name(), "app.key");
     }
 }

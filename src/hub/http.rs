@@ -45,7 +45,8 @@ pub(crate) fn router(hub: Arc<HubState>) -> Router {
     if hub.config.faults {
         router = router
             .route("/_hub/faults/drop", post(fault_drop))
-            .route("/_hub/faults/stall", post(fault_stall));
+            .route("/_hub/faults/stall", post(fault_stall))
+            .route("/_hub/faults/panic", post(fault_panic));
     }
     router
         .fallback(not_found)
@@ -423,10 +424,12 @@ async fn presence(
     let identity = rest_identity(&hub, &headers, &query)?;
     require(&identity, &name, Operation::Subscribe)?;
     let limit = parse_limit(&query, 100)?;
-    let offset: usize = query
-        .get("offset")
-        .and_then(|text| text.parse().ok())
-        .unwrap_or(0);
+    let offset = match query.get("offset") {
+        None => 0,
+        Some(text) => text
+            .parse::<usize>()
+            .map_err(|_| err(40003, 400, format!("Invalid offset {text:?}")))?,
+    };
     let members: Vec<Value> = match hub.existing_channel(&name) {
         Some(channel) => lock(&channel)
             .presence
@@ -448,12 +451,14 @@ async fn presence(
     let total = members.len();
     let page: Vec<Value> = members.into_iter().skip(offset).take(limit).collect();
     let mut links = vec![link("presence", &[("limit", limit.to_string())], "first")];
-    if offset + limit < total {
+    // A huge offset is only past the end: saturating, it can never name a next page.
+    let next_offset = offset.saturating_add(limit);
+    if next_offset < total {
         links.push(link(
             "presence",
             &[
                 ("limit", limit.to_string()),
-                ("offset", (offset + limit).to_string()),
+                ("offset", next_offset.to_string()),
             ],
             "next",
         ));
@@ -533,12 +538,30 @@ async fn fault_drop(State(hub): Hub) -> Response {
     axum::Json(json!({"dropped": connections})).into_response()
 }
 
+async fn fault_panic(State(hub): Hub) -> Response {
+    hub.faults
+        .panic_armed
+        .store(true, std::sync::atomic::Ordering::Release);
+    axum::Json(json!({"armed": true})).into_response()
+}
+
+/// A stall longer than this is a typo, not a test.
+const MAX_STALL_MS: u64 = 10 * 60 * 1000;
+
 async fn fault_stall(State(hub): Hub, Query(query): QueryMap) -> ApiResult {
     let millis: u64 = query
         .get("ms")
         .and_then(|text| text.parse().ok())
         .ok_or_else(|| err(40003, 400, "stall needs ?ms=N"))?;
-    *lock(&hub.faults.stalled_until) = Some(Instant::now() + Duration::from_millis(millis));
+    if millis > MAX_STALL_MS {
+        return Err(err(
+            40003,
+            400,
+            format!("Invalid ms {millis}: at most {MAX_STALL_MS} (10 minutes)"),
+        ));
+    }
+    let until = Instant::now() + Duration::from_millis(millis);
+    *lock(&hub.faults.stalled_until) = Some(until);
     Ok(axum::Json(json!({"stalledForMs": millis})).into_response())
 }
 

@@ -23,9 +23,26 @@ pub(crate) struct Identity {
     /// `None`: anonymous; `Some("*")`: may act as anyone.
     pub client_id: Option<String>,
     pub capability: Capability,
-    /// Token expiry (ms since epoch); `None` for basic auth.
-    pub expires_ms: Option<i64>,
+    /// When the token was issued and expires; `None` for basic auth.
+    pub token_life: Option<TokenLife>,
     pub via_token: bool,
+}
+
+/// A token's issue and expiry times (ms since epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TokenLife {
+    pub issued_ms: i64,
+    pub expires_ms: i64,
+}
+
+impl TokenLife {
+    /// When to ask the client for a new token: at half its life, or 30 s before expiry
+    /// for long tokens, whichever comes first.
+    pub fn renewal_due_ms(&self) -> i64 {
+        let life = self.expires_ms.saturating_sub(self.issued_ms).max(0);
+        let ahead = (life / 2).min(30_000);
+        self.expires_ms.saturating_sub(ahead)
+    }
 }
 
 impl Identity {
@@ -50,7 +67,7 @@ impl Identity {
 struct IssuedToken {
     capability: Capability,
     client_id: Option<String>,
-    expires_ms: i64,
+    life: TokenLife,
 }
 
 #[derive(Default)]
@@ -107,7 +124,7 @@ impl Authority {
             Some(_) => Ok(Identity {
                 client_id: client_id.map(str::to_owned),
                 capability: Capability::everything(),
-                expires_ms: None,
+                token_life: None,
                 via_token: false,
             }),
             None => Err(error(
@@ -124,13 +141,13 @@ impl Authority {
             .tokens
             .get(token)
             .ok_or_else(|| error(40143, 401, "Token not recognised by this hub"))?;
-        if issued.expires_ms <= now_ms() {
+        if issued.life.expires_ms <= now_ms() {
             return Err(error(40142, 401, "Token expired"));
         }
         Ok(Identity {
             client_id: issued.client_id.clone(),
             capability: issued.capability.clone(),
-            expires_ms: Some(issued.expires_ms),
+            token_life: Some(issued.life),
             via_token: true,
         })
     }
@@ -198,7 +215,10 @@ impl Authority {
             IssuedToken {
                 capability,
                 client_id: details.client_id.clone(),
-                expires_ms: expires,
+                life: TokenLife {
+                    issued_ms: now,
+                    expires_ms: expires,
+                },
             },
         );
         Ok(details)
@@ -231,7 +251,7 @@ impl Authority {
         // Expired tokens are forgotten here too, so the book stays bounded.
         let now_ms = now_ms();
         book.tokens
-            .retain(|_, token| token.expires_ms > now_ms - 60_000);
+            .retain(|_, token| token.life.expires_ms > now_ms - 60_000);
         Ok(())
     }
 }

@@ -30,19 +30,32 @@ use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-pub use config::{DEVELOPMENT_KEY, HubConfig};
+pub use config::{DEVELOPMENT_KEY, HubConfig, KeySource, keys_for_address};
 use state::HubState;
 
 /// A hub serving in the background (tests, the demo): its address and how to stop it.
 pub struct RunningHub {
     pub addr: SocketAddr,
+    hub: Arc<HubState>,
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Connections the hub holds: `live` ones have a transport now; the rest are kept for
+/// resume until their state TTL passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionCounts {
+    pub held: usize,
+    pub live: usize,
 }
 
 impl RunningHub {
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    pub fn connections(&self) -> ConnectionCounts {
+        self.hub.connection_counts()
     }
 
     /// Stops the hub and waits for every connection task to end.
@@ -59,9 +72,13 @@ pub fn spawn(listener: TcpListener, config: HubConfig) -> std::io::Result<Runnin
     let addr = listener.local_addr()?;
     let shutdown = CancellationToken::new();
     let stop = shutdown.clone();
-    let task = tokio::spawn(run(listener, config, async move { stop.cancelled().await }));
+    let hub = Arc::new(HubState::new(config));
+    let task = tokio::spawn(serve(listener, hub.clone(), async move {
+        stop.cancelled().await
+    }));
     Ok(RunningHub {
         addr,
+        hub,
         shutdown,
         task,
     })
@@ -74,7 +91,14 @@ pub async fn run(
     config: HubConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let hub = Arc::new(HubState::new(config));
+    serve(listener, Arc::new(HubState::new(config)), shutdown).await
+}
+
+async fn serve(
+    listener: TcpListener,
+    hub: Arc<HubState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let router = http::router(hub.clone());
     let sweeper = {
         let hub = hub.clone();

@@ -3,7 +3,7 @@
 //! sections only; the registry lock is never held while a channel lock is taken.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -34,11 +34,19 @@ pub(crate) type SharedChannel = Arc<Mutex<Channel>>;
 pub(crate) struct Faults {
     pub drop_all: watch::Sender<u64>,
     pub stalled_until: Mutex<Option<Instant>>,
+    /// Armed by `POST /_hub/faults/panic`: the next frame a session reads makes its task
+    /// panic, so the teardown of a session that fails unexpectedly can be tested.
+    pub panic_armed: AtomicBool,
 }
 
 impl Faults {
     pub fn stall_deadline(&self) -> Option<Instant> {
         lock(&self.stalled_until).filter(|until| *until > Instant::now())
+    }
+
+    /// True once per arming.
+    pub fn take_panic(&self) -> bool {
+        self.panic_armed.swap(false, Ordering::AcqRel)
     }
 }
 
@@ -96,6 +104,7 @@ impl HubState {
             faults: Faults {
                 drop_all: watch::channel(0).0,
                 stalled_until: Mutex::new(None),
+                panic_armed: AtomicBool::new(false),
             },
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
@@ -250,6 +259,17 @@ impl HubState {
 
     pub fn connection_count(&self) -> usize {
         lock(&self.connections).len()
+    }
+
+    pub fn connection_counts(&self) -> super::ConnectionCounts {
+        let connections = lock(&self.connections);
+        super::ConnectionCounts {
+            held: connections.len(),
+            live: connections
+                .values()
+                .filter(|connection| connection.state().live)
+                .count(),
+        }
     }
 
     /// Removes a connection's presence members from every channel it entered, relaying

@@ -1,7 +1,7 @@
-//! The conversation vocabulary shared with the web app (`../shared/DESIGN.md`, "Channels and
-//! events"), parsed exactly once from a message's name and decoded data. Nothing past this
-//! point matches on event-name strings. An unknown name or a payload missing what its name
-//! promises becomes a typed variant that keeps what arrived, so it can be shown, not lost.
+//! The conversation vocabulary shared with the web app (the README's event table), parsed
+//! exactly once from a message's name and decoded data. Nothing past this point matches on
+//! event-name strings. An unknown name or a payload missing what its name promises becomes a
+//! typed variant that keeps what arrived, so it can be shown, not lost.
 
 use std::borrow::Cow;
 use std::fmt;

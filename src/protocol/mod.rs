@@ -1,6 +1,7 @@
 //! The part of Ably's realtime protocol (v6, JSON) that brokerdash speaks, on both sides:
-//! the client in `realtime` and the hub. `../shared/ably-protocol.md` is the reference;
-//! section numbers in comments point into it.
+//! the client in `realtime` and the hub. Ably's published specification is the reference
+//! (`ably/specification`); `ably-protocol.md §n` in comments names a section of the protocol
+//! summary kept with the design documents.
 //!
 //! - `action`: the numeric codes (actions, flags, presence actions), unknown ones kept.
 //! - `message`: ProtocolMessage, Message, PresenceMessage, ErrorInfo, ConnectionDetails.

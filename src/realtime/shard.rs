@@ -27,6 +27,7 @@ use crate::protocol::{
 };
 use crate::rest::{Credential, HistoryQuery, RestClient, RestError};
 
+use super::ack::AckSpan;
 use super::backoff::random_jitter;
 use super::channel::{AttachOptions, ChannelEffect, ChannelInput, ChannelMachine, RecentIds};
 use super::connection::{ConnectionMachine, ConnectionState, Effect, Input};
@@ -660,17 +661,16 @@ impl Shard {
     }
 
     fn acknowledged(&mut self, frame: &ProtocolMessage) {
-        let first = frame.msg_serial.unwrap_or(-1);
-        let count = i64::try_from(frame.count.unwrap_or(1)).unwrap_or(1);
+        let span = AckSpan::new(frame.msg_serial, frame.count);
         let results = frame.res.clone().unwrap_or_default();
         while let Some((serial, _)) = self.in_flight.front() {
-            if *serial >= first + count {
+            if !span.reaches(*serial) {
                 break;
             }
             let Some((serial, pending)) = self.in_flight.pop_front() else {
                 break;
             };
-            if serial < first {
+            if span.skips(serial) {
                 // Skipped serials count as refused (ably-protocol.md §4.3).
                 pending.reply.fail(ClientError::Refused(ErrorInfo::new(
                     50000,
@@ -681,9 +681,9 @@ impl Shard {
             }
             match (&frame.action, pending.reply) {
                 (Action::Ack, PendingReply::Publish(reply)) => {
-                    let offset = usize::try_from(serial - first).unwrap_or(0);
-                    let serials = results
-                        .get(offset)
+                    let serials = span
+                        .position(serial)
+                        .and_then(|position| results.get(position))
                         .map(|result| result.serials.clone())
                         .unwrap_or_default();
                     let _ = reply.send(Ok(PublishAck { serials }));

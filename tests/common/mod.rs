@@ -347,7 +347,7 @@ impl FrameReceiver {
 pub fn acks(frame: &ProtocolMessage, msg_serial: i64) -> bool {
     let first = frame.msg_serial.unwrap_or(-1);
     let count = i64::try_from(frame.count.unwrap_or(1)).unwrap_or(1);
-    (first..first + count).contains(&msg_serial)
+    (first..first.saturating_add(count)).contains(&msg_serial)
 }
 
 /// A message with a name and a string payload.

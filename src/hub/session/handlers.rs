@@ -14,6 +14,7 @@ use crate::protocol::{
 };
 
 use super::super::clock::now_ms;
+use super::super::identity::Identity;
 use super::super::link::Link;
 use super::super::state::{AckResult, Connection, HubState, LIFECYCLE_CHANNEL, lock};
 use super::{connected_frame, frame_text};
@@ -32,8 +33,33 @@ pub(crate) struct Session {
     connection: Arc<Connection>,
     link: Link,
     sync_count: u64,
+    token_timer: Option<TokenTimer>,
     /// Whether the AUTH request for the current token was sent.
     renewal_requested: bool,
+}
+
+/// When to ask for a new token and when the current one expires: fixed once per token,
+/// so the client's own traffic never pushes the request later.
+#[derive(Debug, Clone, Copy)]
+struct TokenTimer {
+    renew_at: Instant,
+    expires_at: Instant,
+}
+
+impl TokenTimer {
+    fn for_identity(identity: &Identity) -> Option<Self> {
+        let life = identity.token_life?;
+        let (now, now_wall_ms) = (Instant::now(), now_ms());
+        let at = |wall_ms: i64| {
+            let ahead = u64::try_from(wall_ms.saturating_sub(now_wall_ms)).unwrap_or(0);
+            now.checked_add(Duration::from_millis(ahead))
+                .unwrap_or_else(super::far_future)
+        };
+        Some(Self {
+            renew_at: at(life.renewal_due_ms()),
+            expires_at: at(life.expires_ms),
+        })
+    }
 }
 
 /// Ably's channel-name rules (ably-protocol.md §4.6); metachannels are known by name.
@@ -54,11 +80,13 @@ fn check_channel_name(name: &str) -> Result<(), ErrorInfo> {
 
 impl Session {
     pub fn new(hub: Arc<HubState>, connection: Arc<Connection>, link: Link) -> Self {
+        let token_timer = TokenTimer::for_identity(&connection.state().identity);
         Self {
             hub,
             connection,
             link,
             sync_count: 0,
+            token_timer,
             renewal_requested: false,
         }
     }
@@ -73,24 +101,19 @@ impl Session {
 
     /// When the token timer should next fire: the renewal request, then expiry.
     pub fn token_deadline(&self) -> Option<Instant> {
-        let expires_ms = self.connection.state().identity.expires_ms?;
-        let remaining = Duration::from_millis(u64::try_from(expires_ms - now_ms()).unwrap_or(0));
-        if self.renewal_requested {
-            return Some(Instant::now() + remaining);
-        }
-        // Ask for a new token ahead of expiry: 30 s before, or halfway for short tokens.
-        let ahead = Duration::from_secs(30).min(remaining / 2);
-        Some(Instant::now() + remaining.saturating_sub(ahead))
+        let timer = self.token_timer?;
+        Some(if self.renewal_requested {
+            timer.expires_at
+        } else {
+            timer.renew_at
+        })
     }
 
     /// Returns true when the connection must be disconnected (token expired).
     pub fn token_timer_fired(&mut self) -> bool {
         let expired = self
-            .connection
-            .state()
-            .identity
-            .expires_ms
-            .is_some_and(|expires| expires <= now_ms());
+            .token_timer
+            .is_some_and(|timer| timer.expires_at <= Instant::now());
         if expired {
             let error = ErrorInfo::new(40142, 401, "Key/token expired");
             self.send(&ProtocolMessage::new(Action::Disconnected).with_error(error));
@@ -218,6 +241,16 @@ impl Session {
         if let Err(error) = check_channel_name(name) {
             return self.channel_error(name, error);
         }
+        let rewind = match frame
+            .params
+            .as_ref()
+            .and_then(|params| params.get("rewind"))
+            .map(|text| Rewind::parse(text))
+            .transpose()
+        {
+            Ok(rewind) => rewind,
+            Err(error) => return self.channel_error(name, error),
+        };
         let allowed = self.allowed_modes(name);
         if allowed == 0 {
             let error = ErrorInfo::new(
@@ -298,12 +331,8 @@ impl Session {
                         ));
                     }
                 }
-            } else if let Some(rewind) = frame
-                .params
-                .as_ref()
-                .and_then(|params| params.get("rewind"))
-            {
-                backlog = rewind_frames(&channel, rewind);
+            } else if let Some(rewind) = rewind {
+                backlog = rewind.frames(&channel);
                 reply.params = frame.params.clone();
             }
             if !backlog.is_empty() {
@@ -368,16 +397,22 @@ impl Session {
                 None
             }
         };
-        let result = match previous {
-            Some(result) => result,
-            None => {
+        let result = match (previous, serial.checked_add(1)) {
+            (Some(result), _) => result,
+            // The last serial there is: nothing could follow it.
+            (None, None) => Err(ErrorInfo::new(
+                40000,
+                400,
+                format!("Invalid msgSerial {serial}: out of range"),
+            )),
+            (None, Some(next_serial)) => {
                 let result = if frame.action == Action::Message {
                     self.publish(frame, serial)
                 } else {
                     self.presence(frame, serial)
                 };
                 let mut state = self.connection.state();
-                state.next_msg_serial = serial + 1;
+                state.next_msg_serial = next_serial;
                 state.recent_acks.push_back((serial, result.clone()));
                 if state.recent_acks.len() > RECENT_ACKS {
                     state.recent_acks.pop_front();
@@ -436,6 +471,12 @@ impl Session {
         }
         let channel = self.hub.channel(name);
         let own = self.connection.id.to_string();
+        // Recorded before any member is applied: a later member of the same frame may be
+        // refused, and the ones applied before it must still leave with the connection.
+        self.connection
+            .state()
+            .presence_channels
+            .insert(name.to_owned());
         for (index, incoming) in frame
             .presence
             .clone()
@@ -495,10 +536,6 @@ impl Session {
             }
             channel.apply_presence(member);
         }
-        self.connection
-            .state()
-            .presence_channels
-            .insert(name.to_owned());
         Ok(Vec::new())
     }
 
@@ -535,6 +572,7 @@ impl Session {
             if keep_client {
                 identity.client_id = old;
             }
+            self.token_timer = TokenTimer::for_identity(&identity);
             state.identity = identity;
         }
         self.renewal_requested = false;
@@ -542,46 +580,58 @@ impl Session {
             .send(connected_frame(&self.hub, &self.connection, None));
         Flow::Continue
     }
-
-    /// Removes this transport's subscriptions (not a newer transport's, after a resume).
-    pub fn unsubscribe_all(&self) {
-        let names: Vec<String> = self.connection.state().attached.keys().cloned().collect();
-        for name in names {
-            if let Some(channel) = self.hub.existing_channel(&name) {
-                let mut channel = lock(&channel);
-                if channel
-                    .subscribers
-                    .get(&self.connection.id)
-                    .is_some_and(|s| s.link.same(&self.link))
-                {
-                    channel.subscribers.remove(&self.connection.id);
-                }
-            }
-        }
-    }
 }
 
-fn rewind_frames(channel: &super::super::channel::Channel, rewind: &str) -> Vec<Utf8Bytes> {
-    if let Ok(count) = rewind.parse::<usize>() {
-        return channel.rewind_count(count);
+/// An ATTACH's `params.rewind`: the last N messages, or those of the last span of time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rewind {
+    Messages(usize),
+    Millis(i64),
+}
+
+impl Rewind {
+    /// `"10"`, `"30s"`, `"2m"` or `"1h"`; anything else is refused with a message naming
+    /// the field, never taken apart at a byte that is not a character boundary.
+    pub fn parse(text: &str) -> Result<Self, ErrorInfo> {
+        let invalid = |why: &str| {
+            ErrorInfo::new(40000, 400, format!("Invalid params.rewind {text:?}: {why}"))
+        };
+        if let Ok(count) = text.parse::<usize>() {
+            return Ok(Self::Messages(count));
+        }
+        let (number, unit_ms) = match text.char_indices().last() {
+            Some((at, 's')) => (&text[..at], 1_000),
+            Some((at, 'm')) => (&text[..at], 60_000),
+            Some((at, 'h')) => (&text[..at], 3_600_000),
+            _ => {
+                return Err(invalid(
+                    "a message count, or a time span such as 30s, 2m or 1h",
+                ));
+            }
+        };
+        let number = number
+            .parse::<i64>()
+            .ok()
+            .filter(|number| *number >= 0)
+            .ok_or_else(|| invalid("the time span must be a whole number of s, m or h"))?;
+        number
+            .checked_mul(unit_ms)
+            .map(Self::Millis)
+            .ok_or_else(|| invalid("the time span is too long"))
     }
-    let (number, unit) = rewind.split_at(rewind.len().saturating_sub(1));
-    let Ok(number) = number.parse::<i64>() else {
-        return Vec::new();
-    };
-    let millis = match unit {
-        "s" => number * 1000,
-        "m" => number * 60_000,
-        "h" => number * 3_600_000,
-        _ => return Vec::new(),
-    };
-    channel.rewind_since(now_ms() - millis)
+
+    fn frames(self, channel: &super::super::channel::Channel) -> Vec<Utf8Bytes> {
+        match self {
+            Self::Messages(count) => channel.rewind_count(count),
+            Self::Millis(span) => channel.rewind_since(now_ms().saturating_sub(span)),
+        }
+    }
 }
 
 /// Checks size and clientId rules and fills the publisher's clientId (ably-protocol.md §4.3).
 pub(crate) fn prepare_messages(
     messages: Vec<Message>,
-    identity: &super::super::identity::Identity,
+    identity: &Identity,
     max_message_bytes: usize,
 ) -> Result<Vec<Message>, ErrorInfo> {
     let total: usize = messages.iter().map(Message::size).sum();

@@ -15,14 +15,14 @@ use axum::extract::ws::{Message as WsMessage, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::oneshot;
 use tokio::time::{Instant, sleep_until};
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use crate::protocol::{Action, ConnectionDetails, ErrorInfo, ProtocolMessage, encode_frame};
 
 use super::clock::now_ms;
 use super::identity::Identity;
 use super::link::Link;
-use super::state::{Connection, HubState};
+use super::state::{Connection, HubState, lock};
 use writer::Ending;
 
 /// Query parameters of the WebSocket upgrade (ably-protocol.md §1.2).
@@ -85,8 +85,11 @@ pub(crate) async fn run(hub: Arc<HubState>, socket: WebSocket, params: ConnectPa
             return;
         }
     };
+    // Never past the state TTL: a client's huge remainPresentFor must not keep its
+    // presence members and its connection state for ever.
     let grace = params
         .remain_present_for
+        .map(|asked| asked.min(hub.config.connection_state_ttl))
         .unwrap_or(hub.config.presence_grace);
     let (connection, resume_error) =
         open_connection(&hub, identity, params.resume.as_deref(), grace);
@@ -101,6 +104,15 @@ pub(crate) async fn run(hub: Arc<HubState>, socket: WebSocket, params: ConnectPa
     link.send(connected_frame(&hub, &connection, resume_error));
     info!(connection = %connection.id, resumed = params.resume.is_some(), "connection open");
 
+    // From here on the connection is live in the hub's state: however this task ends,
+    // panics included, the guard takes its subscriptions away and ends the connection.
+    let mut teardown = Teardown {
+        hub: hub.clone(),
+        connection: connection.clone(),
+        link: link.clone(),
+        generation,
+        end: None,
+    };
     let (end_writer, ending) = oneshot::channel();
     let mut writer = tokio::spawn(writer::run(hub.clone(), sink, queue, overflow, ending));
     let mut drops = hub.faults.drop_all.subscribe();
@@ -131,6 +143,9 @@ pub(crate) async fn run(hub: Arc<HubState>, socket: WebSocket, params: ConnectPa
                     Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
                     Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => break End::Lost,
                 };
+                if hub.faults.take_panic() {
+                    panic!("fault injected: a session task panics while handling a frame");
+                }
                 match session.handle(&text) {
                     handlers::Flow::Continue => {}
                     handlers::Flow::Closed => break End::Closed,
@@ -151,15 +166,57 @@ pub(crate) async fn run(hub: Arc<HubState>, socket: WebSocket, params: ConnectPa
     } else {
         Ending::Abort
     });
-    session.unsubscribe_all();
+    // Nothing more is queued for a transport that is flushing its last frames.
+    teardown.unsubscribe();
     if !writer.is_finished() {
         let _ = writer.await;
     }
     drop(stream);
-    finish(&hub, &connection, generation, end);
+    teardown.end = Some(end);
 }
 
-fn far_future() -> Instant {
+/// The end of a transport, run when the session task ends for any reason. A task that
+/// panicked never says why it ended: it counts as a lost transport, so its presence
+/// members leave after the usual grace and its state is forgotten after the state TTL.
+struct Teardown {
+    hub: Arc<HubState>,
+    connection: Arc<Connection>,
+    link: Link,
+    generation: u64,
+    end: Option<End>,
+}
+
+impl Teardown {
+    /// Removes this transport's subscriptions (not a newer transport's, after a resume).
+    fn unsubscribe(&self) {
+        let names: Vec<String> = self.connection.state().attached.keys().cloned().collect();
+        for name in names {
+            if let Some(channel) = self.hub.existing_channel(&name) {
+                let mut channel = lock(&channel);
+                if channel
+                    .subscribers
+                    .get(&self.connection.id)
+                    .is_some_and(|subscription| subscription.link.same(&self.link))
+                {
+                    channel.subscribers.remove(&self.connection.id);
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Teardown {
+    fn drop(&mut self) {
+        let end = self.end.take().unwrap_or_else(|| {
+            warn!(connection = %self.connection.id, "session task ended without a reason (panic): cleaning up as a lost transport");
+            End::Lost
+        });
+        self.unsubscribe();
+        finish(&self.hub, &self.connection, self.generation, end);
+    }
+}
+
+pub(super) fn far_future() -> Instant {
     Instant::now() + Duration::from_secs(86_400 * 365)
 }
 
