@@ -12,7 +12,8 @@ use brokerdash::auth::ApiKey;
 use brokerdash::hub::{DEVELOPMENT_KEY, HubConfig};
 use brokerdash::protocol::{Message, PresenceAction};
 use brokerdash::realtime::{
-    AttachOptions, ChannelState, ClientOptions, NetEvent, Realtime, discover, opened_channel,
+    AttachOptions, ChannelState, ClientError, ClientOptions, NetEvent, Realtime, discover,
+    opened_channel,
 };
 use brokerdash::rest::AuthConfig;
 use common::PROMPT;
@@ -470,4 +471,83 @@ async fn a_connection_full_of_channels_hands_the_rest_to_another() {
     client.close().await;
     publisher.close().await;
     hub.stop().await.unwrap();
+}
+
+/// A server's ACK numbers are remote input. A scripted server (no real one sends these)
+/// answers the first publish with an ACK at the very end of the serial range, whose span
+/// would overflow: the publish it skips fails with a typed error, the connection's task
+/// survives, and the next publish is acknowledged normally.
+#[tokio::test]
+async fn acks_at_the_ends_of_the_serial_range_fail_only_what_they_skip() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut socket = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        let send = |frame: serde_json::Value| WsMessage::text(frame.to_string());
+        socket
+            .send(send(json!({
+                "action": 4, "connectionId": "scripted",
+                "connectionDetails": {"connectionKey": "k!scripted", "maxIdleInterval": 15000,
+                                      "connectionStateTtl": 120000}
+            })))
+            .await
+            .unwrap();
+        let mut publishes = 0;
+        while let Some(Ok(WsMessage::Text(text))) = socket.next().await {
+            let frame: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let replies = match frame["action"].as_u64() {
+                Some(10) => {
+                    vec![json!({"action": 11, "channel": frame["channel"], "channelSerial": "e:0"})]
+                }
+                Some(15) => {
+                    publishes += 1;
+                    if publishes == 1 {
+                        vec![
+                            // Covers nothing: the span ends before serial 0.
+                            json!({"action": 1, "msgSerial": i64::MIN, "count": u64::MAX}),
+                            // Starts past everything sent: serial 0 was skipped.
+                            json!({"action": 1, "msgSerial": i64::MAX, "count": 5}),
+                        ]
+                    } else {
+                        vec![
+                            json!({"action": 1, "msgSerial": frame["msgSerial"], "count": 1,
+                                    "res": [{"serials": ["e:1"]}]}),
+                        ]
+                    }
+                }
+                _ => Vec::new(),
+            };
+            for reply in replies {
+                socket.send(send(reply)).await.unwrap();
+            }
+        }
+    });
+
+    let (client, receiver) = Realtime::connect(basic(&url));
+    let mut events = Events::new(receiver);
+    events.connected().await;
+    client.attach("conversation:1", AttachOptions::default());
+    events.attached("conversation:1").await;
+    let skipped = tokio::time::timeout(
+        PROMPT,
+        client.publish("conversation:1", vec![text("a", "")]),
+    )
+    .await
+    .expect("the skipped publish is answered");
+    match skipped {
+        Err(ClientError::Refused(error)) => assert_eq!(error.code, 50000, "{error:?}"),
+        other => panic!("expected a refusal for a skipped serial, got {other:?}"),
+    }
+    let next = tokio::time::timeout(
+        PROMPT,
+        client.publish("conversation:1", vec![text("b", "")]),
+    )
+    .await
+    .expect("the connection still works");
+    assert_eq!(next.unwrap().serials, vec![Some("e:1".to_owned())]);
+    server.abort();
 }

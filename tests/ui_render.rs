@@ -432,3 +432,91 @@ fn hostile_text_leaves_no_sequence_of_its_own_in_the_terminal_bytes() {
         "the readable text stays"
     );
 }
+
+/// Times and durations in events are remote input: a publisher's absurd `timestamp`,
+/// wire timestamp or SLA numbers are ignored (or the event shown as malformed), and the
+/// dashboard and the screen-reader lines draw without an overflow (these panicked in
+/// debug builds).
+#[test]
+fn hostile_times_draw_without_overflow() {
+    let me = Identity {
+        broker_id: "7".into(),
+        broker_name: "Sam".into(),
+    };
+    let mut state = AppState::new(me, false, Default::default(), T0);
+    update(&mut state, connected());
+    update(
+        &mut state,
+        Action::Discovered(vec!["conversation:1".into(), "conversation:2".into()]),
+    );
+    let mut events = Vec::new();
+    for (index, wire) in [i64::MIN, -1, i64::MAX].into_iter().enumerate() {
+        let Action::Net(NetEvent::Message {
+            shard,
+            channel,
+            mut message,
+        }) = event(
+            "conversation:1",
+            "message:user",
+            json!({"messageId": format!("w{index}"), "content": "hi"}),
+        )
+        else {
+            unreachable!()
+        };
+        message.timestamp = Some(wire);
+        events.push(NetEvent::Message {
+            shard,
+            channel,
+            message,
+        });
+    }
+    for (data, name) in [
+        (
+            json!({"messageId": "p1", "content": "x", "timestamp": i64::MIN}),
+            "message:user",
+        ),
+        (
+            json!({"messageId": "p2", "content": "x", "timestamp": i64::MAX}),
+            "message:user",
+        ),
+        (
+            json!({"threshold": u64::MAX, "actual": u64::MAX, "timestamp": i64::MAX}),
+            "sla:violation",
+        ),
+        (
+            json!({"threshold": 90_000, "actual": i64::MAX, "timestamp": T0}),
+            "sla:warning",
+        ),
+        (
+            json!({"threshold": 90_000, "actual": 95_000, "timestamp": -5}),
+            "sla:violation",
+        ),
+        (
+            json!({"messageId": "a1", "content": "x", "timing": {"delayMs": u64::MAX}}),
+            "message:ai",
+        ),
+    ] {
+        let Action::Net(net) = event("conversation:2", name, data) else {
+            unreachable!()
+        };
+        events.push(net);
+    }
+    let mut spoken = Vec::new();
+    for net in events {
+        update(&mut state, Action::Net(net.clone()));
+        spoken.extend(brokerdash::ui::spoken::event_line(&state, &net));
+    }
+    assert!(!spoken.is_empty(), "the screen-reader lines were made");
+    let theme = Theme::built_in("dark").unwrap();
+    let keymap = Keymap::default();
+    for n in ["1", "2"] {
+        state.selected = Some(brokerdash::protocol::events::ConversationId::new(n));
+        update(&mut state, Action::Command(Command::Open));
+        for (width, height) in [(80, 24), (160, 48)] {
+            let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+            terminal
+                .draw(|frame| brokerdash::ui::render(frame, &state, &theme, &keymap))
+                .unwrap();
+        }
+    }
+}

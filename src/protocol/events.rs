@@ -127,6 +127,16 @@ pub enum ConversationEvent {
     },
 }
 
+/// The end of the year 9999 in ms since the epoch. Times and durations from the wire are
+/// remote input: outside 0 to this they are ignored, so arithmetic on them (waiting times,
+/// deadlines) can never overflow.
+pub const LATEST_PLAUSIBLE_MS: i64 = 253_402_300_799_999;
+
+/// A remote time (ms since epoch) when it is plausible.
+pub fn plausible_ms(ms: i64) -> Option<i64> {
+    (0..=LATEST_PLAUSIBLE_MS).contains(&ms).then_some(ms)
+}
+
 /// Every event carries `timestamp` (ms since epoch) from its publisher.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimedEvent {
@@ -157,18 +167,24 @@ impl Fields<'_> {
     }
 
     fn number(&self, field: &str) -> Result<u64, String> {
-        self.optional_number(field)
-            .ok_or_else(|| format!("{}: `{field}` is not a number", self.name))
+        self.optional_number(field).ok_or_else(|| {
+            format!(
+                "{}: `{field}` is not a number from 0 to {LATEST_PLAUSIBLE_MS}",
+                self.name
+            )
+        })
     }
 
+    /// Numbers are times or durations in ms: beyond the plausible they are not read.
     fn optional_number(&self, field: &str) -> Option<u64> {
-        match self.object.get(field)? {
+        let number = match self.object.get(field)? {
             Value::Number(number) => number
                 .as_u64()
                 .or_else(|| number.as_f64().filter(|n| *n >= 0.0).map(|n| n as u64)),
             Value::String(text) => text.parse().ok(),
             _ => None,
-        }
+        }?;
+        (number <= LATEST_PLAUSIBLE_MS.unsigned_abs()).then_some(number)
     }
 
     fn actor(&self) -> Result<Actor, String> {
@@ -186,11 +202,14 @@ impl ConversationEvent {
             Payload::Json(value) => Cow::Borrowed(value),
             other => Cow::Owned(other.to_json()),
         };
-        let timestamp = data.get("timestamp").and_then(|value| {
-            value
-                .as_i64()
-                .or_else(|| value.as_f64().map(|ms| ms as i64))
-        });
+        let timestamp = data
+            .get("timestamp")
+            .and_then(|value| {
+                value
+                    .as_i64()
+                    .or_else(|| value.as_f64().map(|ms| ms as i64))
+            })
+            .and_then(plausible_ms);
         let event = match Self::parse_known(name, &data) {
             Some(Ok(event)) => event,
             Some(Err(problem)) => Self::Malformed {
@@ -484,6 +503,33 @@ mod tests {
                 }
                 other => panic!("{name}: expected Malformed, got {other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn implausible_times_and_durations_from_the_wire_are_not_read() {
+        for timestamp in [json!(i64::MIN), json!(-1), json!(i64::MAX), json!(1e300)] {
+            let parsed = parse(
+                "message:user",
+                json!({"messageId": "a", "content": "b", "timestamp": timestamp}),
+            );
+            assert_eq!(parsed.timestamp, None, "{timestamp}");
+        }
+        let latest = parse(
+            "message:user",
+            json!({"messageId": "a", "content": "b", "timestamp": LATEST_PLAUSIBLE_MS}),
+        );
+        assert_eq!(latest.timestamp, Some(LATEST_PLAUSIBLE_MS));
+        for (threshold, actual) in [(u64::MAX, 1), (1, u64::MAX), (1, 1u64 << 63)] {
+            let event = parse(
+                "sla:violation",
+                json!({"threshold": threshold, "actual": actual}),
+            )
+            .event;
+            assert!(
+                matches!(&event, ConversationEvent::Malformed { problem, .. } if problem.contains("from 0 to")),
+                "{event:?}"
+            );
         }
     }
 

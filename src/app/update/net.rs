@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::protocol::PresenceAction;
 use crate::protocol::data::Payload;
-use crate::protocol::events::{Actor, ConversationEvent, ConversationId};
+use crate::protocol::events::{Actor, ConversationEvent, ConversationId, plausible_ms};
 use crate::realtime::{ChannelState, ConnectionState, InboundMessage, NetEvent, opened_channel};
 use crate::sanitize::{clean_block, clean_line};
 
@@ -123,7 +123,10 @@ fn live_message(
     let me = state.me.broker_id.clone();
     let now = state.now_ms;
     let parsed = ConversationEvent::parse(message.name.as_deref(), &message.payload);
-    let at_ms = parsed.timestamp.or(message.timestamp).unwrap_or(now);
+    let at_ms = parsed
+        .timestamp
+        .or(message.timestamp.and_then(plausible_ms))
+        .unwrap_or(now);
     let Some(conversation) = state.conversations.get_mut(&id) else {
         return;
     };
@@ -445,7 +448,10 @@ pub(super) fn history(
     }
     for message in messages {
         let parsed = ConversationEvent::parse(message.name.as_deref(), &message.payload);
-        let at_ms = parsed.timestamp.or(message.timestamp).unwrap_or(0);
+        let at_ms = parsed
+            .timestamp
+            .or(message.timestamp.and_then(plausible_ms))
+            .unwrap_or(0);
         let entry = match parsed.event {
             ConversationEvent::UserMessage {
                 message_id,
