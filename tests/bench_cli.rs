@@ -83,6 +83,20 @@ fn start_subscriber(port: u16, channels: usize) -> Running {
     subscriber
 }
 
+/// Runs the project's own load source to the end against the hub on `port`.
+fn run_load(port: u16, args: &[&str]) {
+    let load = Command::new(BINARY)
+        .args(["bench", "load", "--port", &port.to_string()])
+        .args(args)
+        .output()
+        .expect("run bench load");
+    assert!(
+        load.status.success(),
+        "bench load failed: {}",
+        String::from_utf8_lossy(&load.stderr)
+    );
+}
+
 /// Waits for the subscriber to exit; its exit status and its JSON line.
 fn finish(mut subscriber: Running) -> (std::process::ExitStatus, Value) {
     let child = &mut subscriber.0;
@@ -112,25 +126,16 @@ fn bench_subscribe_counts_what_the_load_source_sent() {
     const MESSAGES: u64 = 3_000;
     let (_hub, port) = start_hub();
     let subscriber = start_subscriber(port, CHANNELS);
-    let load = Command::new(BINARY)
-        .args([
-            "bench",
-            "load",
-            "--port",
-            &port.to_string(),
+    run_load(
+        port,
+        &[
             "--channels",
             &CHANNELS.to_string(),
             "--rate",
             "1500",
             "--messages",
             &MESSAGES.to_string(),
-        ])
-        .output()
-        .expect("run bench load");
-    assert!(
-        load.status.success(),
-        "bench load failed: {}",
-        String::from_utf8_lossy(&load.stderr)
+        ],
     );
 
     let (status, result) = finish(subscriber);
@@ -179,22 +184,10 @@ fn bench_subscribe_counts_what_the_load_source_sent() {
 fn load_source_stamps_send_times_as_decimal_strings() {
     // What the latencies above were measured from: the string form, not a JSON number.
     let (hub, port) = start_hub();
-    let load = Command::new(BINARY)
-        .args([
-            "bench",
-            "load",
-            "--port",
-            &port.to_string(),
-            "--channels",
-            "1",
-            "--messages",
-            "3",
-            "--connections",
-            "1",
-        ])
-        .output()
-        .expect("run bench load");
-    assert!(load.status.success());
+    run_load(
+        port,
+        &["--channels", "1", "--messages", "3", "--connections", "1"],
+    );
     let history = hub.history("conversation:0");
     let stamped: Vec<Value> = history
         .iter()

@@ -18,6 +18,7 @@ use super::channel::{Channel, Published};
 use super::clock::{now_ms, random_id};
 use super::config::HubConfig;
 use super::identity::{Authority, Identity};
+use super::link::Link;
 
 pub(crate) const LIFECYCLE_CHANNEL: &str = "[meta]channel.lifecycle";
 
@@ -278,6 +279,21 @@ impl HubState {
         let channels: Vec<String> = connection.state().presence_channels.drain().collect();
         for name in channels {
             self.leave_channel(&name, &connection.id);
+        }
+    }
+
+    /// Ends a transport's subscription to a channel; a newer transport of the same
+    /// connection (after a resume) keeps its own.
+    pub fn unsubscribe(&self, channel_name: &str, connection_id: &str, link: &Link) {
+        if let Some(channel) = self.existing_channel(channel_name) {
+            let mut channel = lock(&channel);
+            if channel
+                .subscribers
+                .get(connection_id)
+                .is_some_and(|subscription| subscription.link.same(link))
+            {
+                channel.subscribers.remove(connection_id);
+            }
         }
     }
 

@@ -364,16 +364,7 @@ impl Session {
             return;
         };
         self.connection.state().attached.remove(name);
-        if let Some(channel) = self.hub.existing_channel(name) {
-            let mut channel = lock(&channel);
-            if channel
-                .subscribers
-                .get(&self.connection.id)
-                .is_some_and(|s| s.link.same(&self.link))
-            {
-                channel.subscribers.remove(&self.connection.id);
-            }
-        }
+        self.hub.unsubscribe(name, &self.connection.id, &self.link);
         self.hub.leave_channel(name, &self.connection.id);
         self.send(&ProtocolMessage::new(Action::Detached).with_channel(name));
     }

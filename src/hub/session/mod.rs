@@ -22,7 +22,7 @@ use crate::protocol::{Action, ConnectionDetails, ErrorInfo, ProtocolMessage, enc
 use super::clock::now_ms;
 use super::identity::Identity;
 use super::link::Link;
-use super::state::{Connection, HubState, lock};
+use super::state::{Connection, HubState};
 use writer::Ending;
 
 /// Query parameters of the WebSocket upgrade (ably-protocol.md §1.2).
@@ -176,8 +176,9 @@ pub(crate) async fn run(hub: Arc<HubState>, socket: WebSocket, params: ConnectPa
 }
 
 /// The end of a transport, run when the session task ends for any reason. A task that
-/// panicked never says why it ended: it counts as a lost transport, so its presence
-/// members leave after the usual grace and its state is forgotten after the state TTL.
+/// panicked (or was cancelled) never says why it ended: it counts as a lost transport, so
+/// its presence members leave after the usual grace and its state is forgotten after the
+/// state TTL.
 struct Teardown {
     hub: Arc<HubState>,
     connection: Arc<Connection>,
@@ -191,16 +192,7 @@ impl Teardown {
     fn unsubscribe(&self) {
         let names: Vec<String> = self.connection.state().attached.keys().cloned().collect();
         for name in names {
-            if let Some(channel) = self.hub.existing_channel(&name) {
-                let mut channel = lock(&channel);
-                if channel
-                    .subscribers
-                    .get(&self.connection.id)
-                    .is_some_and(|subscription| subscription.link.same(&self.link))
-                {
-                    channel.subscribers.remove(&self.connection.id);
-                }
-            }
+            self.hub.unsubscribe(&name, &self.connection.id, &self.link);
         }
     }
 }
@@ -208,7 +200,7 @@ impl Teardown {
 impl Drop for Teardown {
     fn drop(&mut self) {
         let end = self.end.take().unwrap_or_else(|| {
-            warn!(connection = %self.connection.id, "session task ended without a reason (panic): cleaning up as a lost transport");
+            warn!(connection = %self.connection.id, "session task ended without a reason (a panic, or the task was cancelled): cleaning up as a lost transport");
             End::Lost
         });
         self.unsubscribe();
