@@ -915,3 +915,125 @@ async fn members_applied_before_a_refused_one_leave_with_their_connection() {
     assert_eq!(channel_metrics(&hub, CHANNEL).await["presenceMembers"], 0);
     hub.stop().await.unwrap();
 }
+
+// ---- nothing a client sends grows the hub without bound ------------------------------------
+
+/// A channel holds at most `max_presence_members` members (Ably: 200): one more is refused
+/// with 91003, while present members still update and a place freed by a LEAVE is taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_beyond_the_member_limit_is_refused_with_91003() {
+    const CHANNEL: &str = "robust:crowd";
+    let mut config = HubConfig::development();
+    config.max_presence_members = 3;
+    let hub = start_hub(config).await;
+    let mut client = Client::connect(hub.addr, &[]).await;
+    let mut act = async |action: PresenceAction, client_id: &str| {
+        let mut member = PresenceMessage::new(action);
+        member.client_id = Some(client_id.to_owned());
+        let serial = client.tx.presence(CHANNEL, vec![member]).await;
+        client
+            .rx
+            .recv_until(&format!("ACK or NACK {serial}"), PROMPT, |frame| {
+                matches!(frame.action, Action::Ack | Action::Nack) && common::acks(frame, serial)
+            })
+            .await
+    };
+    for client_id in ["a", "b", "c"] {
+        assert_eq!(
+            act(PresenceAction::Enter, client_id).await.action,
+            Action::Ack
+        );
+    }
+    let refused = act(PresenceAction::Enter, "d").await;
+    assert_eq!(refused.action, Action::Nack);
+    assert_eq!(refused.error.map(|error| error.code), Some(91003));
+    assert_eq!(act(PresenceAction::Update, "a").await.action, Action::Ack);
+    assert_eq!(act(PresenceAction::Leave, "b").await.action, Action::Ack);
+    assert_eq!(act(PresenceAction::Enter, "d").await.action, Action::Ack);
+    hub.stop().await.unwrap();
+}
+
+/// Presence data counts against the message size limit, as message data does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_presence_data_is_refused_with_40009() {
+    let mut config = HubConfig::development();
+    config.max_message_bytes = 1024;
+    let hub = start_hub(config).await;
+    let mut client = Client::connect(hub.addr, &[("clientId", "big")]).await;
+    let mut member = PresenceMessage::new(PresenceAction::Enter);
+    member.data = Some(serde_json::Value::String("x".repeat(2048)));
+    let serial = client.tx.presence("robust:big", vec![member]).await;
+    let reply = client
+        .rx
+        .recv_until("NACK", PROMPT, |frame| common::acks(frame, serial))
+        .await;
+    assert_eq!(reply.action, Action::Nack);
+    assert_eq!(reply.error.map(|error| error.code), Some(40009));
+    let members: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/channels/robust%3Abig/presence", hub.url()))
+        .basic_auth("brokerdash.hub", Some("local-development-secret"))
+        .timeout(PROMPT)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(members, serde_json::json!([]), "nobody entered");
+    hub.stop().await.unwrap();
+}
+
+/// Attaching to fresh names and leaving again must not grow the hub for ever: a closed
+/// channel that holds nothing is forgotten, one with history is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channels_that_hold_nothing_are_forgotten() {
+    const FRESH: usize = 50;
+    let mut config = HubConfig::development();
+    config.sweep_interval = Duration::from_millis(50);
+    config.channel_idle_close = Duration::ZERO;
+    let hub = start_hub(config).await;
+    let mut client = Client::connect(hub.addr, &[]).await;
+    client.attach("robust:kept").await;
+    client
+        .publish_acked("robust:kept", vec![text_message("history", "stays")])
+        .await;
+    for index in 0..FRESH {
+        let name = format!("robust:fresh-{index}");
+        client.attach(&name).await;
+        client
+            .tx
+            .send(&ProtocolMessage::new(Action::Detach).with_channel(&name))
+            .await;
+        client
+            .rx
+            .recv_until("DETACHED", PROMPT, |frame| frame.action == Action::Detached)
+            .await;
+    }
+    client
+        .tx
+        .send(&ProtocolMessage::new(Action::Detach).with_channel("robust:kept"))
+        .await;
+    // Left: the channel with history, and the lifecycle metachannel (its announcements
+    // are its history).
+    let deadline = Instant::now() + PROMPT;
+    while hub.channels_held() > 2 {
+        assert!(
+            Instant::now() < deadline,
+            "{} channels still held",
+            hub.channels_held()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let history: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/channels/robust%3Akept/messages", hub.url()))
+        .basic_auth("brokerdash.hub", Some("local-development-secret"))
+        .timeout(PROMPT)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(history[0]["data"], "stays", "{history}");
+    hub.stop().await.unwrap();
+}

@@ -26,6 +26,10 @@ pub struct HubConfig {
     pub idempotency_window: Duration,
     /// How long a channel with no attachment stays active after its last publish.
     pub channel_idle_close: Duration,
+    /// How often idle channels are closed, and channels that hold nothing forgotten.
+    pub sweep_interval: Duration,
+    /// Presence members one channel holds at most (Ably's default limit).
+    pub max_presence_members: usize,
     pub server_id: String,
 }
 
@@ -44,6 +48,8 @@ impl HubConfig {
             presence_grace: Duration::from_secs(15),
             idempotency_window: Duration::from_secs(120),
             channel_idle_close: Duration::from_secs(60),
+            sweep_interval: Duration::from_secs(5),
+            max_presence_members: 200,
             server_id: "brokerdash-hub".to_owned(),
         }
     }

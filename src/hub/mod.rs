@@ -24,7 +24,6 @@ mod webapp;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
@@ -56,6 +55,11 @@ impl RunningHub {
 
     pub fn connections(&self) -> ConnectionCounts {
         self.hub.connection_counts()
+    }
+
+    /// Channels the hub holds in memory, active or not.
+    pub fn channels_held(&self) -> usize {
+        self.hub.all_channels().len()
     }
 
     /// Stops the hub and waits for every connection task to end.
@@ -103,7 +107,7 @@ async fn serve(
     let sweeper = {
         let hub = hub.clone();
         hub.clone().tasks.spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            let mut tick = tokio::time::interval(hub.config.sweep_interval);
             loop {
                 tokio::select! {
                     _ = tick.tick() => hub.sweep_idle_channels(),

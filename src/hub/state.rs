@@ -206,6 +206,24 @@ impl HubState {
                 self.announce("channel.closed", details);
             }
         }
+        self.forget_empty_channels();
+    }
+
+    /// Forgets closed channels that hold nothing (no subscriber, no presence member, no
+    /// history), so that attaching to a stream of fresh names cannot grow the hub for
+    /// ever. Only a channel that nobody else holds is forgotten: every holder got it from
+    /// this map, under this lock.
+    fn forget_empty_channels(&self) {
+        lock(&self.channels).retain(|_, channel| {
+            if Arc::strong_count(channel) > 1 {
+                return true;
+            }
+            let channel = lock(channel);
+            channel.active
+                || !channel.subscribers.is_empty()
+                || !channel.presence.is_empty()
+                || channel.history().next().is_some()
+        });
     }
 
     /// Active ordinary channels whose name starts with `prefix`, sorted.

@@ -460,6 +460,16 @@ impl Session {
                 "Presence denied based on given capability",
             ));
         }
+        let members = frame.presence.clone().unwrap_or_default();
+        let total: usize = members.iter().map(PresenceMessage::size).sum();
+        let limit = self.hub.config.max_message_bytes;
+        if total > limit {
+            return Err(ErrorInfo::new(
+                40009,
+                400,
+                format!("Presence data too large: {total} bytes, the limit is {limit}"),
+            ));
+        }
         let channel = self.hub.channel(name);
         let own = self.connection.id.to_string();
         // Recorded before any member is applied: a later member of the same frame may be
@@ -468,13 +478,7 @@ impl Session {
             .state()
             .presence_channels
             .insert(name.to_owned());
-        for (index, incoming) in frame
-            .presence
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .enumerate()
-        {
+        for (index, incoming) in members.into_iter().enumerate() {
             let client_id = incoming
                 .client_id
                 .clone()
@@ -524,6 +528,17 @@ impl Session {
                     .is_some_and(|present| present.id == incoming.id);
             if unchanged && action != PresenceAction::Leave {
                 continue;
+            }
+            let most = self.hub.config.max_presence_members;
+            if action != PresenceAction::Leave
+                && !channel.presence.contains_key(&key)
+                && channel.presence.len() >= most
+            {
+                return Err(ErrorInfo::new(
+                    91003,
+                    400,
+                    format!("Maximum number of presence members on this channel ({most}) exceeded"),
+                ));
             }
             channel.apply_presence(member);
         }
