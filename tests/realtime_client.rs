@@ -551,3 +551,185 @@ async fn acks_at_the_ends_of_the_serial_range_fail_only_what_they_skip() {
     assert_eq!(next.unwrap().serials, vec![Some("e:1".to_owned())]);
     server.abort();
 }
+
+/// A REST server's answers are remote input too: next links that loop or never end, and a
+/// body too large to hold, end in typed errors instead of a client that follows or buffers
+/// for ever. A scripted server (a real one does none of this) answers presence requests.
+#[tokio::test]
+async fn rest_listings_refuse_endless_pages_and_oversized_bodies() {
+    use axum::extract::{Path, Query};
+    use axum::response::IntoResponse;
+    use brokerdash::rest::{MAX_BODY_BYTES, MAX_PAGES, RestError};
+    use std::collections::HashMap;
+
+    async fn presence(
+        Path(channel): Path<String>,
+        Query(query): Query<HashMap<String, String>>,
+    ) -> axum::response::Response {
+        let page: usize = query.get("page").and_then(|n| n.parse().ok()).unwrap_or(0);
+        let next = match channel.as_str() {
+            "loop" => "<./presence?page=1>; rel=\"next\"".to_owned(),
+            "endless" => format!("<./presence?page={}>; rel=\"next\"", page + 1),
+            _ => {
+                let huge = format!("[\"{}\"]", "x".repeat(MAX_BODY_BYTES));
+                return ([("content-type", "application/json")], huge).into_response();
+            }
+        };
+        (
+            [
+                ("link", next.as_str()),
+                ("content-type", "application/json"),
+            ],
+            "[]",
+        )
+            .into_response()
+    }
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app =
+        axum::Router::new().route("/channels/{channel}/presence", axum::routing::get(presence));
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let rest = basic(&url).rest_client();
+
+    match rest.presence("loop").await {
+        Err(RestError::Paging(why)) => assert!(why.contains("back"), "{why}"),
+        other => panic!("a looping next link: {other:?}"),
+    }
+    match rest.presence("endless").await {
+        Err(RestError::Paging(why)) => assert!(why.contains(&MAX_PAGES.to_string()), "{why}"),
+        other => panic!("endless pages: {other:?}"),
+    }
+    match rest.presence("huge").await {
+        Err(RestError::TooLarge { limit }) => assert_eq!(limit, MAX_BODY_BYTES),
+        other => panic!("an oversized body: {other:?}"),
+    }
+    server.abort();
+}
+
+/// What a scripted server (nothing real behaves so) counts: token requests, and the AUTH
+/// frames the client sends back with a new token.
+#[derive(Default)]
+struct TokenTally {
+    requests: std::sync::atomic::AtomicUsize,
+    auth_frames: std::sync::atomic::AtomicUsize,
+}
+
+/// A server that accepts one realtime connection, then sends `auth_flood` AUTH frames at
+/// once; its tokens expire `token_life_ms` after they are issued (negative: already expired).
+async fn token_server(
+    auth_flood: usize,
+    token_life_ms: i64,
+) -> (
+    String,
+    std::sync::Arc<TokenTally>,
+    tokio::task::JoinHandle<()>,
+) {
+    use axum::extract::ws::{Message as Ws, WebSocketUpgrade};
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+
+    let tally = Arc::new(TokenTally::default());
+    let now_ms = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64
+    };
+    let requests = tally.clone();
+    let issue = axum::routing::post(move || {
+        let requests = requests.clone();
+        async move {
+            let number = requests.requests.fetch_add(1, Ordering::SeqCst);
+            axum::Json(json!({
+                "token": format!("token-{number}"), "keyName": "brokerdash.hub",
+                "issued": now_ms(), "expires": now_ms() + token_life_ms, "capability": "{\"*\":[\"*\"]}"
+            }))
+        }
+    });
+    let frames = tally.clone();
+    let realtime = axum::routing::get(move |upgrade: WebSocketUpgrade| {
+        let frames = frames.clone();
+        async move {
+            upgrade.on_upgrade(move |mut socket| async move {
+                let connected = json!({"action": 4, "connectionId": "scripted",
+                    "connectionDetails": {"connectionKey": "k!scripted", "maxIdleInterval": 15000,
+                                          "connectionStateTtl": 120000}});
+                let _ = socket.send(Ws::text(connected.to_string())).await;
+                for _ in 0..auth_flood {
+                    let _ = socket
+                        .send(Ws::text(json!({"action": 17}).to_string()))
+                        .await;
+                }
+                while let Some(Ok(Ws::Text(text))) = socket.recv().await {
+                    let frame: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
+                    if frame["action"] == 17 {
+                        frames.auth_frames.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            })
+        }
+    });
+    let app = axum::Router::new()
+        .route("/", realtime)
+        .route("/keys/{key}/requestToken", issue);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, tally, server)
+}
+
+fn with_tokens(url: &str) -> ClientOptions {
+    options(
+        url,
+        AuthConfig::Key {
+            key: key(),
+            use_tokens: true,
+            token_ttl_ms: None,
+        },
+    )
+}
+
+/// RTN22: the server asks for new credentials with AUTH. Fifty at once cost one renewal,
+/// not fifty requests to the auth server.
+#[tokio::test]
+async fn rtn22_a_flood_of_auth_requests_costs_one_renewal() {
+    use std::sync::atomic::Ordering;
+    let (url, tally, server) = token_server(50, 60_000).await;
+    let (_client, receiver) = Realtime::connect(with_tokens(&url));
+    let mut events = Events::new(receiver);
+    events.connected().await;
+    let deadline = tokio::time::Instant::now() + PROMPT;
+    while tally.auth_frames.load(Ordering::SeqCst) == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "no AUTH came back");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Anything still to come would come promptly on loopback.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let requests = tally.requests.load(Ordering::SeqCst);
+    assert!(
+        requests <= 3,
+        "{requests} token requests for one connection and a flood of AUTH"
+    );
+    server.abort();
+}
+
+/// A token that arrives already expired is renewed at most once a second, not in a loop.
+#[tokio::test]
+async fn an_already_expired_token_is_not_renewed_in_a_tight_loop() {
+    use std::sync::atomic::Ordering;
+    let (url, tally, server) = token_server(0, -1000).await;
+    let (_client, receiver) = Realtime::connect(with_tokens(&url));
+    let mut events = Events::new(receiver);
+    events.connected().await;
+    let before = tally.requests.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let renewals = tally.requests.load(Ordering::SeqCst) - before;
+    assert!(
+        (1..=4).contains(&renewals),
+        "{renewals} renewals in 2.5 s of expired tokens"
+    );
+    server.abort();
+}

@@ -40,6 +40,8 @@ use super::types::{
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 const READ_BUFFER_BYTES: usize = 8 * 1024;
+/// The largest frame read from a server: Ably's default `maxFrameSize` with room to spare.
+const MAX_INBOUND_FRAME_BYTES: usize = DEFAULT_MAX_FRAME_BYTES * 4;
 type Reply<T> = oneshot::Sender<Result<T, ClientError>>;
 
 /// The clientId (when entering for another client) and data we entered presence with.
@@ -158,8 +160,15 @@ pub(crate) struct Shard {
     internal_tx: mpsc::UnboundedSender<Internal>,
     internal_rx: mpsc::UnboundedReceiver<Internal>,
     opening: Option<tokio::task::JoinHandle<()>>,
+    /// A token renewal is under way: a server's AUTH requests meanwhile join it, so a
+    /// flood of them costs one request to the auth server, not one each.
+    renewing: bool,
     closing_replies: Vec<oneshot::Sender<()>>,
 }
+
+/// The soonest a renewal follows the last one: a token that arrives already expired (a
+/// wrong clock, a broken auth server) is renewed once a second, not in a tight loop.
+const MIN_RENEWAL_DELAY: Duration = Duration::from_secs(1);
 
 impl Shard {
     pub(crate) fn new(
@@ -189,6 +198,7 @@ impl Shard {
             internal_tx,
             internal_rx,
             opening: None,
+            renewing: false,
             closing_replies: Vec::new(),
         }
     }
@@ -408,13 +418,15 @@ impl Shard {
         let remaining = Duration::from_millis(expires.saturating_sub(crate::rest::now_ms()));
         // Renew 30 s ahead, or halfway through a short-lived token.
         let ahead = Duration::from_secs(30).min(remaining / 2);
-        self.set_timer(
-            Timer::Renew,
-            Instant::now() + remaining.saturating_sub(ahead),
-        );
+        let delay = remaining.saturating_sub(ahead).max(MIN_RENEWAL_DELAY);
+        self.set_timer(Timer::Renew, Instant::now() + delay);
     }
 
     fn renew_token(&mut self) {
+        if self.renewing {
+            return;
+        }
+        self.renewing = true;
         let credentials = self.rest.credentials().clone();
         let internal = self.internal_tx.clone();
         tokio::spawn(async move {
@@ -450,6 +462,7 @@ impl Shard {
                 self.connection(Input::Lost(error)).await;
             }
             Internal::Renewed(Ok(credential)) => {
+                self.renewing = false;
                 let token = match &credential {
                     Credential::Token(details) => Some(details.token.expose().to_owned()),
                     Credential::Basic(_) => None,
@@ -465,6 +478,7 @@ impl Shard {
                 self.schedule_renewal();
             }
             Internal::Renewed(Err(error)) => {
+                self.renewing = false;
                 warn!(shard = self.index, %error, "token renewal failed; retrying");
                 self.set_timer(Timer::Renew, Instant::now() + Duration::from_secs(5));
             }
@@ -495,7 +509,7 @@ impl Shard {
                 return self.lost_or_closed(error).await;
             }
         };
-        let frame = match decode_frame(text.as_str(), DEFAULT_MAX_FRAME_BYTES * 4) {
+        let frame = match decode_frame(text.as_str(), MAX_INBOUND_FRAME_BYTES) {
             Ok(frame) => frame,
             Err(error) => {
                 // A bad frame from the server is logged and skipped, never fatal here.
@@ -1113,8 +1127,12 @@ async fn open_socket(
         .map_err(OpenFailure::Transport)?;
     // tungstenite zero-fills its whole read buffer before every read: the 128 KiB default
     // costs more than decoding a typical frame. Larger frames still arrive, in more reads.
+    // A message larger than the decoder takes is refused while it arrives, not buffered
+    // whole first (tungstenite's default would hold 64 MiB).
     let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-        .read_buffer_size(READ_BUFFER_BYTES);
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .max_message_size(Some(MAX_INBOUND_FRAME_BYTES))
+        .max_frame_size(Some(MAX_INBOUND_FRAME_BYTES));
     let connect = tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true);
     match tokio::time::timeout(options.request_timeout, connect).await {
         Ok(Ok((socket, _))) => Ok(Box::new((socket, credential))),
@@ -1179,12 +1197,8 @@ async fn history_since(
         end_ms: None,
         until_serial,
     };
-    let mut page = rest.history(channel, &query).await?;
-    let mut collected = std::mem::take(&mut page.items);
-    while let Some(mut next) = rest.next(&page).await? {
-        collected.append(&mut next.items);
-        page = next;
-    }
+    let page = rest.history(channel, &query).await?;
+    let mut collected = rest.all_pages(page).await?;
     collected.reverse();
     Ok(collected)
 }

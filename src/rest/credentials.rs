@@ -159,12 +159,9 @@ impl Credentials {
             .and_then(|value| value.to_str().ok())
             .unwrap_or("")
             .to_owned();
-        let body = response.bytes().await.map_err(|error| {
-            RestError::AuthUrl(format!(
-                "auth URL answer unreadable: {}",
-                error.without_url()
-            ))
-        })?;
+        let body = super::read_body(response, super::MAX_BODY_BYTES)
+            .await
+            .map_err(|error| RestError::AuthUrl(format!("auth URL answer unreadable: {error}")))?;
         if !status.is_success() {
             // 401/403 from the auth server means these credentials will never work (RSA4d).
             let refused = status.as_u16() == 401 || status.as_u16() == 403;

@@ -35,6 +35,36 @@ pub enum RestError {
     AuthRefused { status: u16, fatal: bool },
     #[error("the endpoint URL cannot take a path")]
     BadEndpoint,
+    #[error("the answer is larger than {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("the answer's pages do not end: {0}")]
+    Paging(String),
+}
+
+/// An answer body is read up to this size: a server cannot make the client buffer more.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// Pages followed for one listing (history, presence, channels): at 1,000 items a page,
+/// more than any conversation or desk holds.
+pub const MAX_PAGES: usize = 1000;
+
+/// Reads a body, refusing one larger than `limit` (counted as it arrives, so a huge or
+/// endless body is never held whole).
+pub(crate) async fn read_body(mut response: Response, limit: usize) -> Result<Vec<u8>, RestError> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit as u64)
+    {
+        return Err(RestError::TooLarge { limit });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(RestError::from_reqwest)? {
+        if body.len() + chunk.len() > limit {
+            return Err(RestError::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 impl RestError {
@@ -61,7 +91,7 @@ impl RestError {
 pub(crate) async fn read_json<T: DeserializeOwned>(response: Response) -> Result<T, RestError> {
     let status = response.status();
     let headers = response.headers().clone();
-    let body = response.bytes().await.map_err(RestError::from_reqwest)?;
+    let body = read_body(response, MAX_BODY_BYTES).await?;
     if !status.is_success() {
         return Err(RestError::Ably(error_from(status, &headers, &body)));
     }
@@ -281,6 +311,30 @@ impl RestClient {
         }
     }
 
+    /// Every item of a listing: this page's and those of the pages after it. A server
+    /// whose next links loop, or never end, gets a typed error instead of a client that
+    /// follows it for ever.
+    pub async fn all_pages<T: DeserializeOwned>(
+        &self,
+        mut page: Page<T>,
+    ) -> Result<Vec<T>, RestError> {
+        let mut items = std::mem::take(&mut page.items);
+        let mut visited = std::collections::HashSet::new();
+        while let Some(url) = page.next.clone() {
+            if visited.len() >= MAX_PAGES {
+                return Err(RestError::Paging(format!("more than {MAX_PAGES} pages")));
+            }
+            if !visited.insert(url.clone()) {
+                return Err(RestError::Paging(
+                    "a next link points back to a page already read".into(),
+                ));
+            }
+            page = self.page(url).await?;
+            items.append(&mut page.items);
+        }
+        Ok(items)
+    }
+
     async fn page<T: DeserializeOwned>(&self, url: Url) -> Result<Page<T>, RestError> {
         let response = self.send(Method::GET, url.clone(), None).await?;
         let next = next_link(&url, response.headers());
@@ -289,15 +343,10 @@ impl RestClient {
     }
 
     pub async fn presence(&self, channel: &str) -> Result<Vec<PresenceMessage>, RestError> {
-        let mut page: Page<PresenceMessage> = self
+        let page: Page<PresenceMessage> = self
             .page(self.url(&["channels", channel, "presence"])?)
             .await?;
-        let mut members = std::mem::take(&mut page.items);
-        while let Some(mut next) = self.next(&page).await? {
-            members.append(&mut next.items);
-            page = next;
-        }
-        Ok(members)
+        self.all_pages(page).await
     }
 
     /// Every active channel whose name starts with `prefix` (all pages).
@@ -306,23 +355,17 @@ impl RestClient {
         url.query_pairs_mut()
             .append_pair("prefix", prefix)
             .append_pair("limit", "1000");
-        let mut page: Page<Value> = self.page(url).await?;
-        let mut names = Vec::new();
-        loop {
-            for item in &page.items {
-                let name = item
-                    .as_str()
+        let page: Page<Value> = self.page(url).await?;
+        let items = self.all_pages(page).await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| {
+                item.as_str()
                     .or_else(|| item.get("channelId").and_then(Value::as_str))
-                    .or_else(|| item.get("name").and_then(Value::as_str));
-                if let Some(name) = name {
-                    names.push(name.to_owned());
-                }
-            }
-            match self.next(&page).await? {
-                Some(next) => page = next,
-                None => return Ok(names),
-            }
-        }
+                    .or_else(|| item.get("name").and_then(Value::as_str))
+            })
+            .map(str::to_owned)
+            .collect())
     }
 
     /// The web app's quick replies for a conversation (`GET /api/chat/suggestions`).
