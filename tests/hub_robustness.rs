@@ -531,9 +531,22 @@ fn now_ms() -> u64 {
 async fn hostile_rewind_params_are_refused_with_the_field_named() {
     let hub = start_hub(HubConfig::development()).await;
     let mut client = Client::connect(hub.addr, &[]).await;
-    for (index, rewind) in ["1é", "99999999999999999h", "-5s", "5x", "", "é"]
-        .into_iter()
-        .enumerate()
+    for (index, rewind) in [
+        "1é",
+        "99999999999999999h",
+        "-5s",
+        "-0s",
+        "+5s",
+        "+5",
+        " 5s",
+        "5S",
+        "5x",
+        "",
+        "é",
+        "99999999999999999999999",
+    ]
+    .into_iter()
+    .enumerate()
     {
         let channel = format!("robust:rewind-{index}");
         client.tx.send(&rewind_attach(&channel, rewind)).await;
@@ -709,7 +722,8 @@ async fn auth_request_comes_at_half_life_whatever_the_traffic() {
     answer_tx.send(answer).await.unwrap();
     // Traffic goes on past the first token's expiry without a 40142.
     let mut acks = 0;
-    let past_expiry = Instant::now() + Duration::from_millis(token.expires - now_ms() + 1000);
+    let past_expiry =
+        Instant::now() + Duration::from_millis(token.expires.saturating_sub(now_ms()) + 1000);
     while let Some(incoming) = rx.next(past_expiry - Instant::now()).await {
         let common::Incoming::Frame(frame) = incoming else {
             panic!("the connection closed");
@@ -826,13 +840,23 @@ async fn a_hub_beyond_loopback_never_uses_the_development_key() {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
 
-    let mut child = Command::new(common::processes::BINARY)
-        .args(["hub", "--listen", "0.0.0.0:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    /// Kills the hub however the test ends: it listens beyond loopback.
+    struct Running(std::process::Child);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Running(
+        Command::new(common::processes::BINARY)
+            .args(["hub", "--listen", "0.0.0.0:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
     let (mut listening, mut key_line) = (String::new(), String::new());
     stdout.read_line(&mut listening).unwrap();
     stdout.read_line(&mut key_line).unwrap();
@@ -864,8 +888,26 @@ async fn a_hub_beyond_loopback_never_uses_the_development_key() {
     .await
     .unwrap();
     assert_eq!(refused.status(), 401, "the development key does not");
-    let _ = child.kill();
-    let _ = child.wait();
+    // Nor does the web app's token endpoint sign tokens for whoever asks.
+    let token_endpoint = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/api/ably/auth"))
+        .json(&serde_json::json!({"brokerId": "7"}))
+        .timeout(PROMPT)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token_endpoint.status(), 404);
+    drop(child);
+
+    let faults = Command::new(common::processes::BINARY)
+        .args(["hub", "--listen", "0.0.0.0:0", "--faults"])
+        .output()
+        .unwrap();
+    assert!(
+        !faults.status.success(),
+        "no fault switches beyond loopback"
+    );
+    assert!(String::from_utf8_lossy(&faults.stderr).contains("--allow-remote-dev-endpoints"));
 
     let explicit = Command::new(common::processes::BINARY)
         .args(["hub", "--listen", "0.0.0.0:0", "--key", DEVELOPMENT_KEY])
@@ -991,6 +1033,8 @@ async fn channels_that_hold_nothing_are_forgotten() {
     let mut config = HubConfig::development();
     config.sweep_interval = Duration::from_millis(50);
     config.channel_idle_close = Duration::ZERO;
+    // Forgotten once empty for the state TTL: a client back within it still resumes.
+    config.connection_state_ttl = Duration::from_millis(300);
     let hub = start_hub(config).await;
     let mut client = Client::connect(hub.addr, &[]).await;
     client.attach("robust:kept").await;
@@ -1035,5 +1079,78 @@ async fn channels_that_hold_nothing_are_forgotten() {
         .await
         .unwrap();
     assert_eq!(history[0]["data"], "stays", "{history}");
+    hub.stop().await.unwrap();
+}
+
+/// A client that answers AUTH with a token already past its renewal point (the same one
+/// again, say) is not asked again at once, in a loop: only the expiry is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answering_auth_with_the_same_token_is_not_asked_again_at_once() {
+    const TTL_MS: u64 = 3000;
+    let hub = start_hub(HubConfig::development()).await;
+    let token = request_token(&hub, TTL_MS).await;
+    let mut client = Client::connect(hub.addr, &[("access_token", token.token.expose())]).await;
+    client
+        .rx
+        .recv_until("AUTH", PROMPT, |frame| frame.action == Action::Auth)
+        .await;
+    let mut same = ProtocolMessage::new(Action::Auth);
+    same.auth = Some(AuthDetails {
+        access_token: token.token.expose().to_owned(),
+    });
+    client.tx.send(&same).await;
+    client
+        .rx
+        .recv_until("CONNECTED after AUTH", PROMPT, |frame| {
+            assert_ne!(frame.action, Action::Auth, "asked again at once");
+            frame.action == Action::Connected
+        })
+        .await;
+    // Until the token expires: no AUTH, then DISCONNECTED 40142.
+    let frames = client
+        .rx
+        .drain_until_closed(Duration::from_millis(TTL_MS) + PROMPT)
+        .await;
+    let auths = frames
+        .iter()
+        .filter(|frame| frame.action == Action::Auth)
+        .count();
+    assert_eq!(auths, 0, "{frames:?}");
+    let last = frames.last().expect("DISCONNECTED before the close");
+    assert_eq!(last.error.as_ref().map(|error| error.code), Some(40142));
+    hub.stop().await.unwrap();
+}
+
+/// When a connection is resumed on a new transport while its old one is still open, the
+/// old one is closed, as on Ably: it must not go on acting (entering presence, say) for a
+/// connection that is no longer its own, where nothing would ever take its members away
+/// (found by the property test in `hub_hostile.rs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_connection_closes_its_old_transport() {
+    const CHANNEL: &str = "robust:taken-over";
+    let hub = start_hub(HubConfig::development()).await;
+    let mut old = Client::connect(hub.addr, &[("clientId", "sam")]).await;
+    old.attach(CHANNEL).await;
+    let mut new = Client::connect(
+        hub.addr,
+        &[("resume", old.connection_key()), ("clientId", "sam")],
+    )
+    .await;
+    assert_eq!(new.connection_id(), old.connection_id(), "resumed");
+    old.rx.drain_until_closed(PROMPT).await;
+    new.attach(CHANNEL).await;
+    new.round_trip(CHANNEL, "still-works").await;
+    new.tx.send(&ProtocolMessage::new(Action::Close)).await;
+    new.rx.drain_until_closed(PROMPT).await;
+    let deadline = Instant::now() + PROMPT;
+    while hub.occupancy() != brokerdash::hub::Occupancy::default() || hub.connections().held > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "{:?} {:?}",
+            hub.occupancy(),
+            hub.connections()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     hub.stop().await.unwrap();
 }

@@ -300,6 +300,11 @@ fn report(
                 "no latency measured: none of the {} messages received carried a readable sentNs",
                 tally.received
             ));
+        } else if tally.expected > 0 {
+            errors.push(format!(
+                "no latency measured: none of the {} messages expected arrived",
+                tally.expected
+            ));
         }
         Value::Null
     } else {

@@ -144,9 +144,15 @@ pub struct HubArgs {
     /// key and prints it once.
     #[arg(long = "key", value_name = "KEY")]
     pub keys: Vec<String>,
-    /// Serve the fault switches POST /_hub/faults/drop and /_hub/faults/stall?ms=N.
+    /// Serve the fault switches POST /_hub/faults/drop, /_hub/faults/stall?ms=N and
+    /// /_hub/faults/panic.
     #[arg(long)]
     pub faults: bool,
+    /// On an address beyond loopback, also serve what gives anyone who reaches the hub
+    /// power over it: the web app's token endpoint (POST /api/ably/auth) and, with
+    /// --faults, the fault switches. Off by default there; always on for loopback.
+    #[arg(long)]
+    pub allow_remote_dev_endpoints: bool,
     /// Channels one connection may attach (Ably: 200; error 90010 past it).
     #[arg(long, default_value_t = 200)]
     pub max_channels_per_connection: usize,
@@ -282,7 +288,16 @@ async fn run_hub(args: HubArgs) -> Result<(), String> {
     init_stderr_logging();
     let (keys, key_source) = hub::keys_for_address(args.listen.ip(), &args.keys)?;
     let mut config = HubConfig::new(keys.clone());
+    let dev_endpoints = args.listen.ip().is_loopback() || args.allow_remote_dev_endpoints;
+    if args.faults && !dev_endpoints {
+        return Err(format!(
+            "--faults on {} would let anyone who reaches the hub cut every connection; \
+             add --allow-remote-dev-endpoints if that is meant",
+            args.listen.ip()
+        ));
+    }
     config.faults = args.faults;
+    config.webapp_auth = dev_endpoints;
     config.max_channels_per_connection = args.max_channels_per_connection;
     config.max_message_bytes = args.max_message_bytes;
     config.history_per_channel = args.history_per_channel.max(1);
@@ -318,6 +333,12 @@ async fn run_hub(args: HubArgs) -> Result<(), String> {
                 secret.join(", ")
             );
         }
+    }
+    if !dev_endpoints {
+        let _ = writeln!(
+            out,
+            "web app token endpoint: off on this address (--allow-remote-dev-endpoints serves it)"
+        );
     }
     let _ = out.flush();
     hub::run(listener, config, shutdown_signal())

@@ -49,6 +49,9 @@ pub(crate) struct Channel {
     seen_order: VecDeque<(Instant, String)>,
     pub last_publish: Option<Instant>,
     pub active: bool,
+    /// Since when the channel has held nothing (closed, no subscriber, member or history),
+    /// as the sweeper last saw it.
+    pub empty_since: Option<Instant>,
 }
 
 /// What a publish did, for the ACK.
@@ -71,6 +74,7 @@ impl Channel {
             seen_order: VecDeque::new(),
             last_publish: None,
             active: false,
+            empty_since: None,
         }
     }
 

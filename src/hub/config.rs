@@ -30,6 +30,9 @@ pub struct HubConfig {
     pub sweep_interval: Duration,
     /// Presence members one channel holds at most (Ably's default limit).
     pub max_presence_members: usize,
+    /// Serve the web app's token endpoint (`POST /api/ably/auth`): it signs a broker's
+    /// token for anyone who asks, as the real web app does for a signed-in broker.
+    pub webapp_auth: bool,
     pub server_id: String,
 }
 
@@ -50,6 +53,7 @@ impl HubConfig {
             channel_idle_close: Duration::from_secs(60),
             sweep_interval: Duration::from_secs(5),
             max_presence_members: 200,
+            webapp_auth: true,
             server_id: "brokerdash-hub".to_owned(),
         }
     }

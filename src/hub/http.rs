@@ -40,8 +40,10 @@ pub(crate) fn router(hub: Arc<HubState>) -> Router {
         .route("/channels/{name}", get(channel_details))
         .route("/channels/{name}/messages", get(history).post(publish))
         .route("/channels/{name}/presence", get(presence))
-        .route("/api/ably/auth", post(webapp::auth))
         .route("/api/chat/suggestions", get(webapp::suggestions));
+    if hub.config.webapp_auth {
+        router = router.route("/api/ably/auth", post(webapp::auth));
+    }
     if hub.config.faults {
         router = router
             .route("/_hub/faults/drop", post(fault_drop))

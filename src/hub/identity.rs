@@ -36,8 +36,8 @@ pub(crate) struct TokenLife {
 }
 
 impl TokenLife {
-    /// When to ask the client for a new token: at half its life, or 30 s before expiry
-    /// for long tokens, whichever comes first.
+    /// When to ask the client for a new token: 30 s before expiry, or at half its life
+    /// for a token shorter than a minute.
     pub fn renewal_due_ms(&self) -> i64 {
         let life = self.expires_ms.saturating_sub(self.issued_ms).max(0);
         let ahead = (life / 2).min(30_000);
@@ -253,5 +253,34 @@ impl Authority {
         book.tokens
             .retain(|_, token| token.life.expires_ms > now_ms - 60_000);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TokenLife;
+
+    #[test]
+    fn renewal_is_due_30_s_before_expiry_or_at_half_life_for_short_tokens() {
+        let hour = TokenLife {
+            issued_ms: 0,
+            expires_ms: 3_600_000,
+        };
+        assert_eq!(hour.renewal_due_ms(), 3_570_000);
+        let four_seconds = TokenLife {
+            issued_ms: 1_000,
+            expires_ms: 5_000,
+        };
+        assert_eq!(four_seconds.renewal_due_ms(), 3_000);
+        let backwards = TokenLife {
+            issued_ms: 5_000,
+            expires_ms: 1_000,
+        };
+        assert_eq!(backwards.renewal_due_ms(), 1_000, "no life: due at expiry");
+        let extreme = TokenLife {
+            issued_ms: i64::MIN,
+            expires_ms: i64::MAX,
+        };
+        assert_eq!(extreme.renewal_due_ms(), i64::MAX - 30_000);
     }
 }

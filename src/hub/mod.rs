@@ -40,6 +40,13 @@ pub struct RunningHub {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
+/// What the channels hold, added up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Occupancy {
+    pub subscriptions: usize,
+    pub presence_members: usize,
+}
+
 /// Connections the hub holds: `live` ones have a transport now; the rest are kept for
 /// resume until their state TTL passes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +67,20 @@ impl RunningHub {
     /// Channels the hub holds in memory, active or not.
     pub fn channels_held(&self) -> usize {
         self.hub.all_channels().len()
+    }
+
+    /// Subscriptions and presence members over every channel held, REST-listed or not.
+    pub fn occupancy(&self) -> Occupancy {
+        self.hub
+            .all_channels()
+            .iter()
+            .fold(Occupancy::default(), |total, channel| {
+                let channel = state::lock(channel);
+                Occupancy {
+                    subscriptions: total.subscriptions + channel.subscribers.len(),
+                    presence_members: total.presence_members + channel.presence.len(),
+                }
+            })
     }
 
     /// Stops the hub and waits for every connection task to end.

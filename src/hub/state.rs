@@ -1,6 +1,9 @@
 //! The hub's shared state: channels by name, resumable connections by id, the token
 //! authority and the fault switches. Locks are std mutexes held for short, non-async
-//! sections only; the registry lock is never held while a channel lock is taken.
+//! sections only. A channel lock is never held while the registry lock is taken; the
+//! sweeper takes a channel lock under the registry lock only for a channel nobody else
+//! holds (`Arc::strong_count == 1`), so every channel `Arc` comes from the registry and is
+//! kept no longer than a request: one stored elsewhere would keep its channel for ever.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -72,6 +75,10 @@ pub(crate) struct Connection {
     pub id: Arc<str>,
     pub key: String,
     pub state: Mutex<ConnectionState>,
+    /// The generation of the transport that holds the connection now: a transport whose
+    /// connection is resumed elsewhere sees it change and ends, as on Ably, so that it
+    /// never acts for a connection that is no longer its own.
+    pub current_transport: watch::Sender<u64>,
 }
 
 impl Connection {
@@ -205,21 +212,34 @@ impl HubState {
             if let Some(details) = closed {
                 self.announce("channel.closed", details);
             }
+            let mut channel = lock(&channel);
+            let holds_nothing = !channel.active
+                && channel.subscribers.is_empty()
+                && channel.presence.is_empty()
+                && channel.history().next().is_none();
+            channel.empty_since =
+                holds_nothing.then(|| channel.empty_since.unwrap_or_else(Instant::now));
         }
         self.forget_empty_channels();
     }
 
-    /// Forgets closed channels that hold nothing (no subscriber, no presence member, no
-    /// history), so that attaching to a stream of fresh names cannot grow the hub for
-    /// ever. Only a channel that nobody else holds is forgotten: every holder got it from
-    /// this map, under this lock.
+    /// Forgets channels that have held nothing (no subscriber, no presence member, no
+    /// history) for the connection state TTL, so that attaching to a stream of fresh names
+    /// cannot grow the hub for ever, while a client that comes back within the TTL still
+    /// resumes on the same channel. Only a channel that nobody else holds is forgotten:
+    /// every holder got it from this map, under this lock.
     fn forget_empty_channels(&self) {
+        let ttl = self.config.connection_state_ttl;
         lock(&self.channels).retain(|_, channel| {
             if Arc::strong_count(channel) > 1 {
                 return true;
             }
             let channel = lock(channel);
-            channel.active
+            let empty_long_enough = channel
+                .empty_since
+                .is_some_and(|since| since.elapsed() >= ttl);
+            !empty_long_enough
+                || channel.active
                 || !channel.subscribers.is_empty()
                 || !channel.presence.is_empty()
                 || channel.history().next().is_some()
@@ -260,6 +280,7 @@ impl HubState {
                 presence_channels: HashSet::new(),
                 presence_grace,
             }),
+            current_transport: watch::channel(0).0,
         });
         lock(&self.connections).insert(id, connection.clone());
         connection

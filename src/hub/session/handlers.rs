@@ -1,5 +1,6 @@
 //! What the hub does with each frame a client sends (ably-protocol.md §3–§5).
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,10 +29,15 @@ pub(crate) enum Flow {
     Failed,
 }
 
+/// The channels this transport is subscribed to, kept by the transport itself: another
+/// transport that resumes the same connection rewrites the connection's own record.
+pub(crate) type Subscribed = Arc<std::sync::Mutex<BTreeSet<String>>>;
+
 pub(crate) struct Session {
     hub: Arc<HubState>,
     connection: Arc<Connection>,
     link: Link,
+    subscribed: Subscribed,
     sync_count: u64,
     token_timer: Option<TokenTimer>,
     /// Whether the AUTH request for the current token was sent.
@@ -79,12 +85,18 @@ fn check_channel_name(name: &str) -> Result<(), ErrorInfo> {
 }
 
 impl Session {
-    pub fn new(hub: Arc<HubState>, connection: Arc<Connection>, link: Link) -> Self {
+    pub fn new(
+        hub: Arc<HubState>,
+        connection: Arc<Connection>,
+        link: Link,
+        subscribed: Subscribed,
+    ) -> Self {
         let token_timer = TokenTimer::for_identity(&connection.state().identity);
         Self {
             hub,
             connection,
             link,
+            subscribed,
             sync_count: 0,
             token_timer,
             renewal_requested: false,
@@ -297,6 +309,7 @@ impl Session {
                     modes,
                 },
             );
+            lock(&self.subscribed).insert(name.to_owned());
             let mut reply = ProtocolMessage::new(Action::Attached).with_channel(name);
             reply.channel_serial = Some(channel.serial());
             let mut reply_flags = modes;
@@ -364,6 +377,7 @@ impl Session {
             return;
         };
         self.connection.state().attached.remove(name);
+        lock(&self.subscribed).remove(name);
         self.hub.unsubscribe(name, &self.connection.id, &self.link);
         self.hub.leave_channel(name, &self.connection.id);
         self.send(&ProtocolMessage::new(Action::Detached).with_channel(name));
@@ -581,7 +595,11 @@ impl Session {
             self.token_timer = TokenTimer::for_identity(&identity);
             state.identity = identity;
         }
-        self.renewal_requested = false;
+        // A token already past its renewal point (the same token again, say) is not asked
+        // to be renewed again at once: only its expiry is left to wait for.
+        self.renewal_requested = self
+            .token_timer
+            .is_some_and(|timer| timer.renew_at <= Instant::now());
         self.link
             .send(connected_frame(&self.hub, &self.connection, None));
         Flow::Continue
@@ -602,8 +620,13 @@ impl Rewind {
         let invalid = |why: &str| {
             ErrorInfo::new(40000, 400, format!("Invalid params.rewind {text:?}: {why}"))
         };
-        if let Ok(count) = text.parse::<usize>() {
-            return Ok(Self::Messages(count));
+        // Digits only: Rust's integer parsing would also take a sign.
+        let digits = |text: &str| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+        if digits(text) {
+            return text
+                .parse::<usize>()
+                .map(Self::Messages)
+                .map_err(|_| invalid("the message count is too large"));
         }
         let (number, unit_ms) = match text.char_indices().last() {
             Some((at, 's')) => (&text[..at], 1_000),
@@ -615,10 +638,9 @@ impl Rewind {
                 ));
             }
         };
-        let number = number
-            .parse::<i64>()
-            .ok()
-            .filter(|number| *number >= 0)
+        let number = Some(number)
+            .filter(|number| digits(number))
+            .and_then(|number| number.parse::<i64>().ok())
             .ok_or_else(|| invalid("the time span must be a whole number of s, m or h"))?;
         number
             .checked_mul(unit_ms)

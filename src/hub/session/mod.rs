@@ -22,7 +22,7 @@ use crate::protocol::{Action, ConnectionDetails, ErrorInfo, ProtocolMessage, enc
 use super::clock::now_ms;
 use super::identity::Identity;
 use super::link::Link;
-use super::state::{Connection, HubState};
+use super::state::{Connection, HubState, lock};
 use writer::Ending;
 
 /// Query parameters of the WebSocket upgrade (ably-protocol.md §1.2).
@@ -68,6 +68,9 @@ enum End {
     Failed,
     /// Hub shutting down: DISCONNECTED sent.
     Shutdown,
+    /// The connection was resumed on a newer transport, which owns its state now: this
+    /// one is dropped and touches nothing.
+    Superseded,
 }
 
 pub(crate) async fn run(hub: Arc<HubState>, socket: WebSocket, params: ConnectParams) {
@@ -100,6 +103,8 @@ pub(crate) async fn run(hub: Arc<HubState>, socket: WebSocket, params: ConnectPa
         state.presence_grace = grace;
         state.generation
     };
+    connection.current_transport.send_replace(generation);
+    let mut superseded = connection.current_transport.subscribe();
     let (link, queue, overflow) = Link::new(params.echo, hub.config.send_queue_frames);
     link.send(connected_frame(&hub, &connection, resume_error));
     info!(connection = %connection.id, resumed = params.resume.is_some(), "connection open");
@@ -110,13 +115,19 @@ pub(crate) async fn run(hub: Arc<HubState>, socket: WebSocket, params: ConnectPa
         hub: hub.clone(),
         connection: connection.clone(),
         link: link.clone(),
+        subscribed: handlers::Subscribed::default(),
         generation,
         end: None,
     };
     let (end_writer, ending) = oneshot::channel();
     let mut writer = tokio::spawn(writer::run(hub.clone(), sink, queue, overflow, ending));
     let mut drops = hub.faults.drop_all.subscribe();
-    let mut session = handlers::Session::new(hub.clone(), connection.clone(), link.clone());
+    let mut session = handlers::Session::new(
+        hub.clone(),
+        connection.clone(),
+        link.clone(),
+        teardown.subscribed.clone(),
+    );
 
     let end = loop {
         let renew_at = session.token_deadline();
@@ -127,6 +138,11 @@ pub(crate) async fn run(hub: Arc<HubState>, socket: WebSocket, params: ConnectPa
                 break End::Shutdown;
             }
             _ = drops.changed() => break End::Lost,
+            _ = superseded.changed() => {
+                if *superseded.borrow_and_update() != generation {
+                    break End::Superseded;
+                }
+            }
             _ = &mut writer => break End::Lost,
             () = sleep_until(renew_at.unwrap_or_else(far_future)), if renew_at.is_some() => {
                 if session.token_timer_fired() {
@@ -166,13 +182,14 @@ pub(crate) async fn run(hub: Arc<HubState>, socket: WebSocket, params: ConnectPa
     } else {
         Ending::Abort
     });
-    // Nothing more is queued for a transport that is flushing its last frames.
+    // Nothing more is queued for a transport that is flushing its last frames; the reason
+    // is known before the wait, in case the task is cancelled during it.
     teardown.unsubscribe();
+    teardown.end = Some(end);
     if !writer.is_finished() {
         let _ = writer.await;
     }
     drop(stream);
-    teardown.end = Some(end);
 }
 
 /// The end of a transport, run when the session task ends for any reason. A task that
@@ -183,6 +200,7 @@ struct Teardown {
     hub: Arc<HubState>,
     connection: Arc<Connection>,
     link: Link,
+    subscribed: handlers::Subscribed,
     generation: u64,
     end: Option<End>,
 }
@@ -190,7 +208,7 @@ struct Teardown {
 impl Teardown {
     /// Removes this transport's subscriptions (not a newer transport's, after a resume).
     fn unsubscribe(&self) {
-        let names: Vec<String> = self.connection.state().attached.keys().cloned().collect();
+        let names = std::mem::take(&mut *lock(&self.subscribed));
         for name in names {
             self.hub.unsubscribe(&name, &self.connection.id, &self.link);
         }
@@ -315,9 +333,13 @@ pub(super) fn frame_text(frame: &ProtocolMessage) -> Utf8Bytes {
 fn finish(hub: &Arc<HubState>, connection: &Arc<Connection>, generation: u64, end: End) {
     match end {
         End::Closed | End::Failed => {
+            if connection.state().generation != generation {
+                return; // taken over by a newer transport, whose connection this is now
+            }
             hub.leave_all(connection);
             hub.forget_connection(&connection.id);
         }
+        End::Superseded => {}
         End::Lost | End::Disconnected | End::Shutdown => {
             let grace = {
                 let mut state = connection.state();
