@@ -5,18 +5,35 @@ use std::fs::OpenOptions;
 use std::path::Path;
 use std::sync::Mutex;
 
+use thiserror::Error;
 use tracing_subscriber::EnvFilter;
 
+#[derive(Debug, Error)]
+pub enum LogError {
+    #[error("cannot create {}: {source}", path.display())]
+    CreateFolder {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the log file {}: {source}", path.display())]
+    OpenFile {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
 /// Sends tracing output to `<state>/brokerdash.log` (appending), at `RUST_LOG` or `info`.
-pub fn to_file(state_dir: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(state_dir)
-        .map_err(|error| format!("cannot create {}: {error}", state_dir.display()))?;
+pub fn to_file(state_dir: &Path) -> Result<(), LogError> {
+    std::fs::create_dir_all(state_dir).map_err(|source| LogError::CreateFolder {
+        path: state_dir.to_owned(),
+        source,
+    })?;
     let path = state_dir.join("brokerdash.log");
     let file = OpenOptions::new()
         .create(true)
         .append(true)
         .open(&path)
-        .map_err(|error| format!("cannot open the log file {}: {error}", path.display()))?;
+        .map_err(|source| LogError::OpenFile { path, source })?;
     let filter = without_secrets(
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
     );

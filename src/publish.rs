@@ -6,6 +6,15 @@ use serde_json::Value;
 
 use crate::protocol::Message;
 use crate::realtime::{ClientOptions, new_message_id_base};
+use crate::rest::RestError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("JSON argument is not valid JSON: {0}")]
+    NotJson(serde_json::Error),
+    #[error("publish failed: {0}")]
+    Refused(RestError),
+}
 
 pub async fn run(
     options: ClientOptions,
@@ -13,9 +22,8 @@ pub async fn run(
     event: &str,
     data: &str,
     id: Option<String>,
-) -> Result<String, String> {
-    let mut data: Value = serde_json::from_str(data)
-        .map_err(|error| format!("JSON argument is not valid JSON: {error}"))?;
+) -> Result<String, PublishError> {
+    let mut data: Value = serde_json::from_str(data).map_err(PublishError::NotJson)?;
     // Every publisher adds `timestamp` (ms since epoch) to the event's data.
     if let Value::Object(fields) = &mut data
         && !fields.contains_key("timestamp")
@@ -35,6 +43,6 @@ pub async fn run(
     let rest = options.rest_client();
     rest.publish(channel, &[message])
         .await
-        .map_err(|error| format!("publish failed: {error}"))?;
+        .map_err(PublishError::Refused)?;
     Ok(id)
 }

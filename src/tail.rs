@@ -14,6 +14,15 @@ use crate::realtime::{
 };
 use crate::sanitize::clean_line;
 
+#[derive(Debug, thiserror::Error)]
+pub enum TailError {
+    #[error("channel discovery failed: {0}")]
+    Discovery(crate::rest::RestError),
+    /// The connection failed for good; the reason is as printed (cleaned of controls).
+    #[error("connection failed{0}")]
+    ConnectionFailed(String),
+}
+
 pub struct TailOptions {
     pub jsonl: bool,
     /// Watch these; empty means discover every conversation channel.
@@ -25,15 +34,13 @@ pub async fn run(
     options: crate::realtime::ClientOptions,
     tail: TailOptions,
     stop: impl std::future::Future<Output = ()>,
-) -> Result<(), String> {
+) -> Result<(), TailError> {
     let (client, mut events) = Realtime::connect(options);
     let discovering = tail.channels.is_empty();
     let mut stdout = std::io::stdout().lock();
     let mut stderr = std::io::stderr();
     if discovering {
-        let found = discover(&client)
-            .await
-            .map_err(|error| format!("channel discovery failed: {error}"))?;
+        let found = discover(&client).await.map_err(TailError::Discovery)?;
         for channel in found {
             client.attach(&channel, AttachOptions::default());
         }
@@ -68,7 +75,7 @@ pub async fn run(
                 let _ = writeln!(stderr, "connection {}{reason}", state.as_str());
                 if *state == crate::realtime::ConnectionState::Failed {
                     client.close().await;
-                    return Err(format!("connection failed{reason}"));
+                    return Err(TailError::ConnectionFailed(reason));
                 }
                 continue;
             }

@@ -19,9 +19,18 @@ pub struct TerminalGuard {
     pub screen: Screen,
 }
 
-pub fn enter() -> Result<TerminalGuard, String> {
-    enable_raw_mode()
-        .map_err(|error| format!("cannot switch the terminal to raw mode: {error}"))?;
+#[derive(Debug, thiserror::Error)]
+pub enum TerminalError {
+    #[error("cannot switch the terminal to raw mode: {0}")]
+    RawMode(std::io::Error),
+    #[error("cannot prepare the terminal: {0}")]
+    Prepare(std::io::Error),
+    #[error("cannot draw on the terminal: {0}")]
+    Draw(std::io::Error),
+}
+
+pub fn enter() -> Result<TerminalGuard, TerminalError> {
+    enable_raw_mode().map_err(TerminalError::RawMode)?;
     let mut out = stdout();
     execute!(
         out,
@@ -29,14 +38,13 @@ pub fn enter() -> Result<TerminalGuard, String> {
         EnableBracketedPaste,
         SetCursorStyle::SteadyBar
     )
-    .map_err(|error| format!("cannot prepare the terminal: {error}"))?;
+    .map_err(TerminalError::Prepare)?;
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore();
         previous(info);
     }));
-    let screen = Terminal::new(CrosstermBackend::new(stdout()))
-        .map_err(|error| format!("cannot draw on the terminal: {error}"))?;
+    let screen = Terminal::new(CrosstermBackend::new(stdout())).map_err(TerminalError::Draw)?;
     Ok(TerminalGuard { screen })
 }
 

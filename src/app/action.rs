@@ -67,7 +67,7 @@ pub enum Action {
     /// A reply's publish finished.
     Published {
         message_id: String,
-        result: Result<(), String>,
+        result: Result<(), crate::realtime::ClientError>,
     },
     /// Replies found in the outbox at start.
     OutboxRestored(Vec<OutboxEntry>),

@@ -246,7 +246,7 @@ impl Executor {
                 }
                 Some(Action::Published {
                     message_id,
-                    result: Err(error.to_string()),
+                    result: Err(error),
                 })
             }
         }

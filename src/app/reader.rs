@@ -22,7 +22,7 @@ const HELP: &str = "Commands: list (l) the conversations, most urgent first; ope
 urgent (u) opens the most urgent; history (h) [N] reads the last messages; reply (r) TEXT sends a reply (\\n for a new line, /code for a canned reply); \
 suggestions (s) lists quick replies; use N puts quick reply N in the draft; send sends the draft; quit (q).";
 
-pub async fn run(options: DashboardOptions, store: Store) -> Result<(), String> {
+pub async fn run(options: DashboardOptions, store: Store) -> Result<(), super::RunError> {
     let mut session = Session::start(&options, store)?;
     let mut out = std::io::stdout();
     say(

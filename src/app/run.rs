@@ -15,6 +15,7 @@ use crate::realtime::{ClientOptions, Realtime, discover};
 use crate::store::Store;
 use crate::terminal;
 
+use super::RunError;
 use super::action::Action;
 use super::executor::{Executor, ReplyOutcome};
 use super::state::{AppState, Identity};
@@ -49,7 +50,7 @@ pub(crate) struct Session {
 impl Session {
     /// Connects, restores drafts and the outbox, and starts discovery (or attaches the
     /// given channels).
-    pub(crate) fn start(options: &DashboardOptions, store: Store) -> Result<Self, String> {
+    pub(crate) fn start(options: &DashboardOptions, store: Store) -> Result<Self, RunError> {
         let (client, net) = Realtime::connect(options.client.clone());
         let mut state = AppState::new(
             options.identity.clone(),
@@ -72,7 +73,7 @@ impl Session {
         };
         let restored = [
             Action::Drafts(executor.store.drafts().unwrap_or_default()),
-            Action::OutboxRestored(executor.store.outbox().map_err(|error| error.to_string())?),
+            Action::OutboxRestored(executor.store.outbox()?),
         ];
         for action in restored {
             let effects = update(&mut state, action);
@@ -114,7 +115,7 @@ impl Session {
     }
 }
 
-pub async fn run(options: DashboardOptions, store: Store) -> Result<(), String> {
+pub async fn run(options: DashboardOptions, store: Store) -> Result<(), RunError> {
     let mut session = Session::start(&options, store)?;
     let mut guard = terminal::enter()?;
     let keymap = options.keymap.clone();
@@ -138,7 +139,7 @@ pub async fn run(options: DashboardOptions, store: Store) -> Result<(), String> 
                 Some(Ok(Event::Resize(_, _))) => Some(Action::Resized),
                 Some(Ok(Event::Paste(text))) => Some(Action::Paste(text)),
                 Some(Ok(_)) => None,
-                Some(Err(error)) => return Err(format!("cannot read the keyboard: {error}")),
+                Some(Err(error)) => return Err(RunError::Keyboard(error)),
                 None => break,
             },
             event = session.net.recv() => match event {
@@ -165,7 +166,7 @@ pub async fn run(options: DashboardOptions, store: Store) -> Result<(), String> 
                 guard
                     .screen
                     .draw(|frame| crate::ui::render(frame, state, &theme, &keymap))
-                    .map_err(|error| format!("cannot draw: {error}"))?;
+                    .map_err(RunError::Draw)?;
                 state.dirty = false;
                 last_draw = tokio::time::Instant::now();
             } else {

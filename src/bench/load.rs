@@ -39,9 +39,22 @@ pub struct LoadReport {
 /// Publishes awaiting their ACK at once, per load run.
 const WINDOW: usize = 4096;
 
-pub async fn run(plan: &LoadPlan) -> Result<LoadReport, String> {
-    let endpoint = Url::parse(&format!("http://127.0.0.1:{}", plan.port))
-        .map_err(|error| error.to_string())?;
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("the load's address is not a URL: {0}")]
+    Address(#[from] url::ParseError),
+    #[error("timed out connecting")]
+    ConnectTimeout,
+    #[error("client stopped")]
+    ClientStopped,
+    #[error("connection failed: {0}")]
+    ConnectionFailed(String),
+    #[error("could not publish {END_EVENT}: {0}")]
+    EndRefused(crate::realtime::ClientError),
+}
+
+pub async fn run(plan: &LoadPlan) -> Result<LoadReport, LoadError> {
+    let endpoint = Url::parse(&format!("http://127.0.0.1:{}", plan.port))?;
     let connections = plan.connections.max(1);
     let channels = plan.channels.max(1);
     let mut clients = Vec::with_capacity(connections);
@@ -102,7 +115,7 @@ pub async fn run(plan: &LoadPlan) -> Result<LoadReport, String> {
         ));
     }
     while let Some(result) = in_flight.next().await {
-        result.map_err(|error| format!("could not publish {END_EVENT}: {error}"))?;
+        result.map_err(LoadError::EndRefused)?;
     }
     let elapsed = started.elapsed();
     for client in &clients {
@@ -128,13 +141,13 @@ fn json_message(name: &str, data: serde_json::Value) -> Message {
 
 pub(crate) async fn wait_connected(
     events: &mut tokio::sync::mpsc::Receiver<NetEvent>,
-) -> Result<(), String> {
+) -> Result<(), LoadError> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let event = tokio::time::timeout_at(deadline, events.recv())
             .await
-            .map_err(|_| "timed out connecting".to_owned())?
-            .ok_or("client stopped")?;
+            .map_err(|_| LoadError::ConnectTimeout)?
+            .ok_or(LoadError::ClientStopped)?;
         match event {
             NetEvent::Connection {
                 state: crate::realtime::ConnectionState::Connected,
@@ -145,9 +158,8 @@ pub(crate) async fn wait_connected(
                 reason,
                 ..
             } => {
-                return Err(format!(
-                    "connection failed: {}",
-                    reason.map(|r| r.to_string()).unwrap_or_default()
+                return Err(LoadError::ConnectionFailed(
+                    reason.map(|r| r.to_string()).unwrap_or_default(),
                 ));
             }
             _ => {}

@@ -53,16 +53,41 @@ pub struct Connection {
     pub file: FileConfig,
 }
 
+/// Why the connection options could not be resolved; each names the option to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("--endpoint {text:?} is not a URL: {source}")]
+    EndpointNotUrl {
+        text: String,
+        source: url::ParseError,
+    },
+    #[error("--endpoint must start with http:// or https:// (got {0:?})")]
+    EndpointScheme(String),
+    #[error("--auth-url is not a URL: {0}")]
+    AuthUrlNotUrl(url::ParseError),
+    #[error(
+        "--auth-url needs --broker-id (or BROKERDASH_BROKER_ID): the auth endpoint issues tokens per broker"
+    )]
+    AuthUrlWithoutBroker,
+    #[error("--key: {0}")]
+    Key(crate::auth::KeyError),
+    #[error(
+        "no credentials: give --key (ABLY_API_KEY) or --auth-url (BROKERDASH_AUTH_URL); for a local hub, `brokerdash hub` prints its development key"
+    )]
+    NoCredentials,
+}
+
 impl ConnectionArgs {
-    pub fn load_file(&self) -> Result<FileConfig, String> {
+    pub fn load_file(&self) -> Result<FileConfig, crate::config::ConfigError> {
         match &self.config {
             Some(path) => FileConfig::load(path, true),
             None => FileConfig::load(&default_config_path(), false),
         }
-        .map_err(|error| error.to_string())
     }
 
-    pub fn resolve(&self) -> Result<Connection, String> {
+    pub fn resolve(&self) -> Result<Connection, ConnectError> {
         let file = self.load_file()?;
         let section = &file.connection;
         let endpoint_text = self
@@ -70,12 +95,13 @@ impl ConnectionArgs {
             .clone()
             .or_else(|| section.endpoint.clone())
             .unwrap_or_else(|| ABLY_ENDPOINT.to_owned());
-        let endpoint = Url::parse(&endpoint_text)
-            .map_err(|error| format!("--endpoint {endpoint_text:?} is not a URL: {error}"))?;
+        let endpoint =
+            Url::parse(&endpoint_text).map_err(|source| ConnectError::EndpointNotUrl {
+                text: endpoint_text.clone(),
+                source,
+            })?;
         if !matches!(endpoint.scheme(), "http" | "https") {
-            return Err(format!(
-                "--endpoint must start with http:// or https:// (got {endpoint_text:?})"
-            ));
+            return Err(ConnectError::EndpointScheme(endpoint_text));
         }
         let broker_id = self.broker_id.clone().or_else(|| section.broker_id.clone());
         let broker_name = self
@@ -89,29 +115,21 @@ impl ConnectionArgs {
         let auth_url = self.auth_url.clone().or_else(|| section.auth_url.clone());
         let auth = match (auth_url, key) {
             (Some(url), _) => {
-                let url = Url::parse(&url)
-                    .map_err(|error| format!("--auth-url is not a URL: {error}"))?;
+                let url = Url::parse(&url).map_err(ConnectError::AuthUrlNotUrl)?;
                 let broker_id = broker_id
                     .clone()
-                    .ok_or("--auth-url needs --broker-id (or BROKERDASH_BROKER_ID): the auth endpoint issues tokens per broker")?;
+                    .ok_or(ConnectError::AuthUrlWithoutBroker)?;
                 AuthConfig::AuthUrl { url, broker_id }
             }
             (None, Some(key)) => {
-                let key: ApiKey = key
-                    .expose()
-                    .parse()
-                    .map_err(|error| format!("--key: {error}"))?;
+                let key: ApiKey = key.expose().parse().map_err(ConnectError::Key)?;
                 AuthConfig::Key {
                     key,
                     use_tokens: false,
                     token_ttl_ms: None,
                 }
             }
-            (None, None) => {
-                return Err("no credentials: give --key (ABLY_API_KEY) or --auth-url (BROKERDASH_AUTH_URL); \
-                     for a local hub, `brokerdash hub` prints its development key"
-                    .into());
-            }
+            (None, None) => return Err(ConnectError::NoCredentials),
         };
         let mut options = ClientOptions::new(endpoint, auth);
         options.client_id = broker_id.as_ref().map(|id| format!("broker-{id}"));

@@ -11,9 +11,9 @@ use crate::config::theme::Theme;
 use crate::rest::AuthConfig;
 use crate::store::Store;
 
-use super::{DashboardArgs, DemoArgs};
+use super::{CliError, DashboardArgs, DemoArgs};
 
-pub async fn run(args: &DashboardArgs) -> Result<(), String> {
+pub async fn run(args: &DashboardArgs) -> Result<(), CliError> {
     let connection = args.connection.resolve()?;
     crate::logging::to_file(&connection.state_dir)?;
     let section = &connection.file.dashboard;
@@ -47,8 +47,7 @@ pub async fn run(args: &DashboardArgs) -> Result<(), String> {
         theme,
         bell: section.bell.unwrap_or(false),
         canned: connection.file.canned.clone(),
-        keymap: crate::input::Keymap::with_overrides(&connection.file.keys)
-            .map_err(|error| error.to_string())?,
+        keymap: crate::input::Keymap::with_overrides(&connection.file.keys)?,
         suggestions_base,
     };
     let screen_reader = args
@@ -56,15 +55,16 @@ pub async fn run(args: &DashboardArgs) -> Result<(), String> {
         .or(section.screen_reader)
         .unwrap_or(false);
     if screen_reader {
-        crate::app::reader::run(options, store).await
+        crate::app::reader::run(options, store).await?;
     } else {
-        run_app(options, store).await
+        run_app(options, store).await?;
     }
+    Ok(())
 }
 
 /// The hub on a free loopback port, the simulation, and the dashboard signed in as a
 /// broker through the web app's auth endpoint: the same path as against Ably.
-pub async fn demo(args: DemoArgs) -> Result<(), String> {
+pub async fn demo(args: DemoArgs) -> Result<(), CliError> {
     let state_dir = std::env::var_os("BROKERDASH_STATE_DIR")
         .filter(|dir| !dir.is_empty())
         .map_or_else(crate::config::default_state_dir, std::path::PathBuf::from)
@@ -80,13 +80,13 @@ pub async fn demo(args: DemoArgs) -> Result<(), String> {
     crate::logging::to_file(&state_dir)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
-        .map_err(|error| format!("cannot open a loopback port for the demo hub: {error}"))?;
+        .map_err(CliError::DemoPort)?;
     let hub = crate::hub::spawn(listener, crate::hub::HubConfig::development())
-        .map_err(|error| error.to_string())?;
-    let endpoint = Url::parse(&hub.url()).map_err(|error| error.to_string())?;
+        .map_err(CliError::DemoPort)?;
+    let endpoint = Url::parse(&hub.url())?;
     let key: crate::auth::ApiKey = crate::hub::DEVELOPMENT_KEY
         .parse()
-        .map_err(|error| format!("{error}"))?;
+        .map_err(CliError::DemoKey)?;
 
     let mut simulation = crate::sim::SimConfig::new(endpoint.clone(), key);
     simulation.conversations = args.conversations.max(1);
@@ -97,9 +97,7 @@ pub async fn demo(args: DemoArgs) -> Result<(), String> {
     let stop = tokio_util::sync::CancellationToken::new();
     let sim = tokio::spawn(crate::sim::run(simulation, stop.clone()));
 
-    let auth_url = endpoint
-        .join("/api/ably/auth")
-        .map_err(|error| error.to_string())?;
+    let auth_url = endpoint.join("/api/ably/auth")?;
     let mut client = crate::realtime::ClientOptions::new(
         endpoint.clone(),
         AuthConfig::AuthUrl {
@@ -129,12 +127,10 @@ pub async fn demo(args: DemoArgs) -> Result<(), String> {
         run_app(options, store).await
     };
     stop.cancel();
-    let simulated = sim
-        .await
-        .map_err(|error| format!("the simulation stopped abnormally: {error}"))?;
+    let simulated = sim.await.map_err(CliError::SimulationAborted)?;
     let _ = hub.stop().await;
     outcome?;
-    simulated.map_err(|error| format!("the simulation could not start: {error}"))
+    Ok(simulated?)
 }
 
 const DEMO_BROKER: &str = "demo";
@@ -151,12 +147,12 @@ fn demo_canned() -> std::collections::BTreeMap<String, String> {
     .collect()
 }
 
-fn open_store(state_dir: &Path) -> Result<Store, String> {
-    Store::open(state_dir).map_err(|error| error.to_string())
+fn open_store(state_dir: &Path) -> Result<Store, CliError> {
+    Ok(Store::open(state_dir)?)
 }
 
-pub fn load_theme(name: Option<&str>, ascii: bool) -> Result<Theme, String> {
-    let mut theme = Theme::built_in(name.unwrap_or("dark")).map_err(|error| error.to_string())?;
+pub fn load_theme(name: Option<&str>, ascii: bool) -> Result<Theme, CliError> {
+    let mut theme = Theme::built_in(name.unwrap_or("dark"))?;
     theme.ascii = ascii;
     // NO_COLOR (any non-empty value): no colours, meaning stays in words and marks.
     if std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty()) {

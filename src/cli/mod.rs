@@ -2,6 +2,9 @@
 
 mod connect;
 mod dashboard;
+mod error;
+
+pub use error::CliError;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -214,22 +217,19 @@ pub fn run() -> ExitCode {
     }
 }
 
-async fn run_tail(args: &ConnectionArgs, jsonl: bool) -> Result<(), String> {
+async fn run_tail(args: &ConnectionArgs, jsonl: bool) -> Result<(), CliError> {
     init_stderr_logging();
     let connection = args.resolve()?;
     let options = crate::tail::TailOptions {
         jsonl,
         channels: connection.channels.clone(),
     };
-    crate::tail::run(connection.options, options, shutdown_signal()).await
+    Ok(crate::tail::run(connection.options, options, shutdown_signal()).await?)
 }
 
-async fn run_bench(command: BenchCommand) -> Result<(), String> {
+async fn run_bench(command: BenchCommand) -> Result<(), CliError> {
     init_stderr_logging();
-    let parse_key = |text: &str| {
-        text.parse::<ApiKey>()
-            .map_err(|error| format!("--bench-key: {error}"))
-    };
+    let parse_key = |text: &str| text.parse::<ApiKey>().map_err(CliError::BenchKey);
     match command {
         BenchCommand::Subscribe {
             port,
@@ -248,10 +248,8 @@ async fn run_bench(command: BenchCommand) -> Result<(), String> {
             let clean = line["errors"].as_array().is_none_or(Vec::is_empty);
             match (completed, clean) {
                 (true, true) => Ok(()),
-                (true, false) => {
-                    Err("bench subscribe completed with errors (see \"errors\")".into())
-                }
-                (false, _) => Err("bench subscribe did not complete".into()),
+                (true, false) => Err(CliError::BenchErrors),
+                (false, _) => Err(CliError::BenchIncomplete),
             }
         }
         BenchCommand::Load {
@@ -284,27 +282,27 @@ async fn run_bench(command: BenchCommand) -> Result<(), String> {
     }
 }
 
-async fn run_hub(args: HubArgs) -> Result<(), String> {
+async fn run_hub(args: HubArgs) -> Result<(), CliError> {
     init_stderr_logging();
     let (keys, key_source) = hub::keys_for_address(args.listen.ip(), &args.keys)?;
     let mut config = HubConfig::new(keys.clone());
     let dev_endpoints = args.listen.ip().is_loopback() || args.allow_remote_dev_endpoints;
     if args.faults && !dev_endpoints {
-        return Err(format!(
-            "--faults on {} would let anyone who reaches the hub cut every connection; \
-             add --allow-remote-dev-endpoints if that is meant",
-            args.listen.ip()
-        ));
+        return Err(CliError::FaultsBeyondLoopback(args.listen.ip()));
     }
     config.faults = args.faults;
     config.webapp_auth = dev_endpoints;
     config.max_channels_per_connection = args.max_channels_per_connection;
     config.max_message_bytes = args.max_message_bytes;
     config.history_per_channel = args.history_per_channel.max(1);
+    let listen = |source| CliError::Listen {
+        addr: args.listen,
+        source,
+    };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
-        .map_err(|error| format!("cannot listen on {}: {error}", args.listen))?;
-    let addr = listener.local_addr().map_err(|error| error.to_string())?;
+        .map_err(listen)?;
+    let addr = listener.local_addr().map_err(listen)?;
     // Written without println!: a reader that closes our stdout must not stop the hub.
     let mut out = std::io::stdout();
     let _ = writeln!(out, "hub listening on http://{addr}");
@@ -343,7 +341,7 @@ async fn run_hub(args: HubArgs) -> Result<(), String> {
     let _ = out.flush();
     hub::run(listener, config, shutdown_signal())
         .await
-        .map_err(|error| format!("hub stopped: {error}"))
+        .map_err(CliError::HubStopped)
 }
 
 /// Ctrl-C or SIGTERM.

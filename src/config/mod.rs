@@ -72,14 +72,14 @@ impl FileConfig {
                 });
             }
         };
-        Self::parse(&text).map_err(|reason| ConfigError::Invalid {
+        Self::parse(&text).map_err(|error| ConfigError::Invalid {
             path: path.to_owned(),
-            reason,
+            reason: error.to_string().trim_end().to_owned(),
         })
     }
 
-    pub fn parse(text: &str) -> Result<Self, String> {
-        toml::from_str(text).map_err(|error| error.to_string().trim_end().to_owned())
+    pub fn parse(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
     }
 }
 
@@ -143,7 +143,9 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_errors_that_name_the_key() {
-        let error = FileConfig::parse("[connection]\nendpont = \"x\"\n").unwrap_err();
+        let error = FileConfig::parse("[connection]\nendpont = \"x\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("endpont"), "{error}");
     }
 

@@ -212,7 +212,12 @@ impl Theme {
     }
 }
 
-fn style_of(file: &RoleFile) -> Result<Style, String> {
+/// A colour a theme file names that is not one.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("{0:?} is not a colour (a name such as \"cyan\", \"#rrggbb\" or \"reset\")")]
+struct NotAColour(String);
+
+fn style_of(file: &RoleFile) -> Result<Style, NotAColour> {
     let mut style = Style::default();
     if let Some(fg) = &file.fg {
         style = style.fg(colour(fg)?);
@@ -234,10 +239,8 @@ fn style_of(file: &RoleFile) -> Result<Style, String> {
     Ok(style)
 }
 
-fn colour(text: &str) -> Result<Color, String> {
-    Color::from_str(text).map_err(|_| {
-        format!("{text:?} is not a colour (a name such as \"cyan\", \"#rrggbb\" or \"reset\")")
-    })
+fn colour(text: &str) -> Result<Color, NotAColour> {
+    Color::from_str(text).map_err(|_| NotAColour(text.to_owned()))
 }
 
 #[cfg(test)]

@@ -86,7 +86,21 @@ pub enum KeySource {
 
 /// The keys a hub listening on `ip` accepts. On loopback the fixed development key is the
 /// default; on any other address it is refused, and without `--key` a random key is made.
-pub fn keys_for_address(ip: IpAddr, given: &[String]) -> Result<(Vec<ApiKey>, KeySource), String> {
+/// Why the keys given to a hub cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyChoiceError {
+    #[error("--key: {0}")]
+    Malformed(#[from] crate::auth::KeyError),
+    #[error(
+        "--key: the fixed development key is public and only accepted on a loopback address, not on {0}; give a key of your own, or none for a random one"
+    )]
+    DevelopmentKeyBeyondLoopback(IpAddr),
+}
+
+pub fn keys_for_address(
+    ip: IpAddr,
+    given: &[String],
+) -> Result<(Vec<ApiKey>, KeySource), KeyChoiceError> {
     let loopback = ip.is_loopback();
     if given.is_empty() {
         let (text, source) = if loopback {
@@ -97,21 +111,15 @@ pub fn keys_for_address(ip: IpAddr, given: &[String]) -> Result<(Vec<ApiKey>, Ke
                 KeySource::Generated,
             )
         };
-        let key = text.parse::<ApiKey>().map_err(|error| error.to_string())?;
+        let key = text.parse::<ApiKey>()?;
         return Ok((vec![key], source));
     }
     let keys = given
         .iter()
-        .map(|text| {
-            text.parse::<ApiKey>()
-                .map_err(|error| format!("--key: {error}"))
-        })
+        .map(|text| text.parse::<ApiKey>())
         .collect::<Result<Vec<_>, _>>()?;
     if !loopback && given.iter().any(|text| text == DEVELOPMENT_KEY) {
-        return Err(format!(
-            "--key: the fixed development key is public and only accepted on a loopback \
-             address, not on {ip}; give a key of your own, or none for a random one"
-        ));
+        return Err(KeyChoiceError::DevelopmentKeyBeyondLoopback(ip));
     }
     Ok((keys, KeySource::Given))
 }
@@ -145,7 +153,9 @@ mod tests {
     #[test]
     fn another_address_refuses_the_development_key_even_when_given() {
         let given = vec![DEVELOPMENT_KEY.to_owned()];
-        let refused = keys_for_address(ip("192.0.2.7"), &given).unwrap_err();
+        let refused = keys_for_address(ip("192.0.2.7"), &given)
+            .unwrap_err()
+            .to_string();
         assert!(refused.contains("loopback"), "{refused}");
         assert!(
             !refused.contains("local-development-secret"),

@@ -29,7 +29,7 @@ use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-pub use config::{DEVELOPMENT_KEY, HubConfig, KeySource, keys_for_address};
+pub use config::{DEVELOPMENT_KEY, HubConfig, KeyChoiceError, KeySource, keys_for_address};
 use state::HubState;
 
 /// A hub serving in the background (tests, the demo): its address and how to stop it.

@@ -8,7 +8,7 @@ use crossterm::event::{KeyEvent, KeyEventKind};
 use crate::app::action::{Action, Command};
 use crate::app::state::{AppState, Focus};
 
-pub use keymap::{Context, Keymap};
+pub use keymap::{Context, Keymap, KeymapError};
 
 pub fn context(state: &AppState) -> Context {
     match state.focus {

@@ -17,7 +17,7 @@ use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep_until};
-use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tracing::{debug, warn};
 
@@ -488,7 +488,7 @@ impl Shard {
 
     // ---- inbound frames -----------------------------------------------------------------
 
-    async fn incoming(&mut self, frame: Option<Result<WsMessage, String>>) {
+    async fn incoming(&mut self, frame: Option<Result<WsMessage, WsError>>) {
         self.last_activity = Instant::now();
         let text = match frame {
             Some(Ok(WsMessage::Text(text))) => text,
@@ -1079,15 +1079,17 @@ fn far_future() -> Instant {
     Instant::now() + Duration::from_secs(86_400 * 365)
 }
 
-async fn next_frame(socket: &mut Option<Socket>) -> Option<Result<WsMessage, String>> {
+async fn next_frame(socket: &mut Option<Socket>) -> Option<Result<WsMessage, WsError>> {
     match socket {
-        Some(socket) => socket
-            .next()
-            .await
-            .map(|result| result.map_err(|error| error.to_string())),
+        Some(socket) => socket.next().await,
         None => std::future::pending().await,
     }
 }
+
+/// An endpoint whose URL cannot take a `ws`/`wss` scheme.
+#[derive(Debug, thiserror::Error)]
+#[error("the endpoint cannot be turned into a WebSocket URL")]
+struct NotWebSocketUrl;
 
 fn presence_frame(
     channel: &str,
@@ -1124,7 +1126,7 @@ async fn open_socket(
     }
     .map_err(OpenFailure::Auth)?;
     let url = websocket_url(options, &credential, resume_key.as_deref())
-        .map_err(OpenFailure::Transport)?;
+        .map_err(|error| OpenFailure::Transport(error.to_string()))?;
     // tungstenite zero-fills its whole read buffer before every read: the 128 KiB default
     // costs more than decoding a typical frame. Larger frames still arrive, in more reads.
     // A message larger than the decoder takes is refused while it arrives, not buffered
@@ -1148,14 +1150,13 @@ fn websocket_url(
     options: &ClientOptions,
     credential: &Credential,
     resume_key: Option<&str>,
-) -> Result<url::Url, String> {
+) -> Result<url::Url, NotWebSocketUrl> {
     let mut url = options.endpoint.clone();
     let scheme = match url.scheme() {
         "https" | "wss" => "wss",
         _ => "ws",
     };
-    url.set_scheme(scheme)
-        .map_err(|()| "the endpoint cannot be turned into a WebSocket URL".to_owned())?;
+    url.set_scheme(scheme).map_err(|()| NotWebSocketUrl)?;
     url.set_path("/");
     {
         let mut query = url.query_pairs_mut();

@@ -214,7 +214,11 @@ pub(crate) fn conversation_mut<'a>(
     state.conversations.get_mut(&id)
 }
 
-fn published(state: &mut AppState, message_id: &str, result: Result<(), String>) {
+fn published(
+    state: &mut AppState,
+    message_id: &str,
+    result: Result<(), crate::realtime::ClientError>,
+) {
     let Some(id) = state.unsent.get(message_id).cloned() else {
         return;
     };

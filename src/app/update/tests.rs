@@ -319,7 +319,9 @@ fn a_refused_reply_is_marked_failed_and_r_retries_it_with_the_same_id() {
         &mut state,
         Action::Published {
             message_id: entry.message_id.clone(),
-            result: Err("refused".into()),
+            result: Err(crate::realtime::ClientError::Refused(
+                crate::protocol::ErrorInfo::new(40160, 401, "refused"),
+            )),
         },
     );
     assert_eq!(
@@ -987,7 +989,9 @@ fn a_refused_reply_leaves_the_customer_waiting_again() {
         &mut state,
         Action::Published {
             message_id: entry.message_id,
-            result: Err("refused".into()),
+            result: Err(crate::realtime::ClientError::Refused(
+                crate::protocol::ErrorInfo::new(40160, 401, "refused"),
+            )),
         },
     );
     assert_eq!(

@@ -1,0 +1,56 @@
+//! Why a command could not run: one typed error per cause, each saying what to fix.
+
+use std::net::SocketAddr;
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Connect(#[from] super::connect::ConnectError),
+    #[error(transparent)]
+    Log(#[from] crate::logging::LogError),
+    #[error(transparent)]
+    Theme(#[from] crate::config::theme::ThemeError),
+    #[error(transparent)]
+    Keys(#[from] crate::input::KeymapError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Run(#[from] crate::app::RunError),
+    #[error(transparent)]
+    Tail(#[from] crate::tail::TailError),
+    #[error(transparent)]
+    Publish(#[from] crate::publish::PublishError),
+    #[error(transparent)]
+    Load(#[from] crate::bench::load::LoadError),
+    #[error("--bench-key: {0}")]
+    BenchKey(crate::auth::KeyError),
+    #[error("bench subscribe completed with errors (see \"errors\")")]
+    BenchErrors,
+    #[error("bench subscribe did not complete")]
+    BenchIncomplete,
+    #[error(transparent)]
+    HubKeys(#[from] crate::hub::KeyChoiceError),
+    #[error(
+        "--faults on {0} would let anyone who reaches the hub cut every connection; add --allow-remote-dev-endpoints if that is meant"
+    )]
+    FaultsBeyondLoopback(std::net::IpAddr),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("hub stopped: {0}")]
+    HubStopped(std::io::Error),
+    #[error("cannot open a loopback port for the demo hub: {0}")]
+    DemoPort(std::io::Error),
+    #[error("the demo's key is malformed: {0}")]
+    DemoKey(crate::auth::KeyError),
+    #[error("the demo hub's address is not a URL: {0}")]
+    DemoAddress(#[from] url::ParseError),
+    #[error("the simulation stopped abnormally: {0}")]
+    SimulationAborted(tokio::task::JoinError),
+    #[error("the simulation could not start: {0}")]
+    Simulation(#[from] crate::sim::SimError),
+}
