@@ -2,6 +2,7 @@
 //! conversations carried over Ably.
 //!
 //! Module map, from the bottom up (a module imports only from those above it):
+//! - `clock`: wall-clock milliseconds, for every module.
 //! - `secret`: the redacting wrapper every API key and token travels in.
 //! - `sanitize`: cleans hostile remote text (escape sequences, controls, bidi) at intake.
 //! - `protocol`: Ably's realtime wire types and codecs, and the conversation vocabulary
@@ -29,6 +30,7 @@ pub mod app;
 pub mod auth;
 pub mod bench;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod hub;
 pub mod input;

@@ -28,7 +28,7 @@ pub async fn run(
     if let Value::Object(fields) = &mut data
         && !fields.contains_key("timestamp")
     {
-        fields.insert("timestamp".into(), Value::from(crate::rest::now_ms()));
+        fields.insert("timestamp".into(), Value::from(crate::clock::now_ms()));
     }
     let (wire, encoding) =
         crate::protocol::data::encode(&crate::protocol::data::Payload::Json(data), None);

@@ -60,7 +60,7 @@ pub async fn run(options: DashboardOptions, store: Store) -> Result<(), super::R
                     session.apply(action);
                 }
             }
-            _ = clock.tick() => session.apply(Action::Tick { now_ms: crate::rest::now_ms().try_into().unwrap_or(i64::MAX) }),
+            _ = clock.tick() => session.apply(Action::Tick { now_ms: crate::clock::now_ms() }),
         }
         spoken.changes(&session, &mut out);
     }

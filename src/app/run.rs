@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use tracing::{info, warn};
 use url::Url;
 
+use crate::clock::now_ms;
 use crate::config::theme::Theme;
 use crate::input::{Keymap, map_key};
 use crate::realtime::{ClientOptions, Realtime, discover};
@@ -179,8 +180,4 @@ pub async fn run(options: DashboardOptions, store: Store) -> Result<(), RunError
     drop(guard);
     info!("dashboard closed");
     Ok(())
-}
-
-fn now_ms() -> i64 {
-    i64::try_from(crate::rest::now_ms()).unwrap_or(i64::MAX)
 }

@@ -89,7 +89,7 @@ pub async fn run(plan: &LoadPlan) -> Result<LoadReport, LoadError> {
             "content": "Hi, could you tell me today's fixed rate for a 30 year loan?",
             // A decimal string: a JSON number loses precision past 2^53 in JavaScript.
             "sentNs": monotonic_ns().to_string(),
-            "timestamp": crate::rest::now_ms(),
+            "timestamp": crate::clock::now_ms(),
         });
         in_flight.push(client.publish(
             &channel_name(channel),

@@ -1,17 +1,9 @@
-//! Wall-clock milliseconds and random identifiers for the hub.
-
-use std::time::{SystemTime, UNIX_EPOCH};
+//! The hub's clock (the crate's one) and its random identifiers.
 
 use rand::Rng;
 use rand::distr::Alphanumeric;
 
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
-        })
-}
+pub(crate) use crate::clock::now_ms;
 
 /// Letters and digits only: safe inside connection ids, sync ids and serials.
 pub(crate) fn random_id(len: usize) -> String {

@@ -415,7 +415,7 @@ impl Shard {
             self.cancel_timer(&Timer::Renew);
             return;
         };
-        let remaining = Duration::from_millis(expires.saturating_sub(crate::rest::now_ms()));
+        let remaining = Duration::from_millis(expires.saturating_sub(crate::clock::now_ms_u64()));
         // Renew 30 s ahead, or halfway through a short-lived token.
         let ahead = Duration::from_secs(30).min(remaining / 2);
         let delay = remaining.saturating_sub(ahead).max(MIN_RENEWAL_DELAY);
@@ -787,9 +787,8 @@ impl Shard {
                     && let Some(slot) = self.channels.get_mut(name)
                 {
                     // First attachment: a later gap fill starts from here at the earliest.
-                    slot.machine.record_first_attach(
-                        i64::try_from(crate::rest::now_ms()).unwrap_or(0) - 5_000,
-                    );
+                    slot.machine
+                        .record_first_attach(crate::clock::now_ms() - 5_000);
                 }
                 let settled = match state {
                     super::channel::ChannelState::Attached => Some(Ok(())),

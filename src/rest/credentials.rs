@@ -10,6 +10,7 @@ use tokio::sync::Mutex;
 use url::Url;
 
 use crate::auth::{ApiKey, TokenDetails, TokenParams, TokenRequest, new_nonce};
+use crate::clock::now_ms_u64;
 use crate::protocol::ErrorInfo;
 use crate::secret::Secret;
 
@@ -94,7 +95,7 @@ impl Credentials {
             return Ok(Credential::Basic(key.clone()));
         }
         let mut cached = self.cached.lock().await;
-        let now = now_ms();
+        let now = now_ms_u64();
         if let Some(token) = cached.as_ref().filter(|token| token.expires > now + 1_000) {
             return Ok(Credential::Token(token.clone()));
         }
@@ -130,7 +131,7 @@ impl Credentials {
                     capability: None,
                     client_id: self.client_id.clone(),
                 };
-                let request = TokenRequest::sign(key, &params, now_ms(), new_nonce());
+                let request = TokenRequest::sign(key, &params, now_ms_u64(), new_nonce());
                 self.exchange(&request).await
             }
             AuthConfig::AuthUrl { url, broker_id } => self.ask_auth_url(url, broker_id).await,
@@ -212,14 +213,6 @@ impl Credentials {
             .map_err(RestError::from_reqwest)?;
         super::read_json(response).await
     }
-}
-
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
-        })
 }
 
 impl RestError {

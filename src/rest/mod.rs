@@ -16,7 +16,6 @@ use serde_json::Value;
 use thiserror::Error;
 use url::Url;
 
-pub use credentials::now_ms;
 pub use credentials::{AuthConfig, Credential, Credentials};
 
 use crate::protocol::{ErrorInfo, Message, PROTOCOL_VERSION, PresenceMessage};

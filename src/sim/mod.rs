@@ -280,10 +280,7 @@ pub(crate) fn stable_hash(text: &str) -> u64 {
     })
 }
 
-/// Milliseconds since the Unix epoch, for `timestamp` and `readAt`.
-pub(crate) fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
+pub(crate) use crate::clock::now_ms;
 
 #[cfg(test)]
 mod tests {
