@@ -9,7 +9,6 @@
 //!
 //! The application holds a [`Realtime`] handle (cheap to clone) and reads [`NetEvent`]s.
 
-mod ack;
 mod backoff;
 pub mod channel;
 pub mod connection;

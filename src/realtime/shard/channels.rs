@@ -1,0 +1,240 @@
+//! Per-channel state: the channel machines' effects, a channel moved on a 90010, and
+//! the gap filled from history after a lost continuity.
+
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use crate::protocol::{Action, ErrorInfo, Message, PresenceAction, ProtocolMessage};
+use crate::realtime::channel::{ChannelEffect, ChannelInput};
+use crate::realtime::types::{ClientError, InboundMessage, NetEvent};
+use crate::rest::{HistoryQuery, RestClient, RestError};
+
+use super::timers::Timer;
+use super::{Internal, Pending, PendingReply, Shard, presence_frame};
+
+impl Shard {
+    pub(super) async fn for_each_channel(&mut self, input: ChannelInput) {
+        let names: Vec<String> = self.channels.keys().cloned().collect();
+        for name in names {
+            self.channel(&name, input.clone()).await;
+        }
+    }
+
+    pub(super) async fn channel_error(&mut self, channel: &str, error: ErrorInfo) {
+        if error.code == 90010 {
+            // Too many channels on this connection: this one goes to another connection.
+            let Some(slot) = self.channels.remove(channel) else {
+                return;
+            };
+            // The waiters learn the outcome from the new connection; presence moves along.
+            for waiter in slot.waiters {
+                let _ = waiter.send(Err(ClientError::Closed));
+            }
+            if let Some(pool) = self.pool.upgrade() {
+                pool.relocate(self.index, channel, self.channels.len(), slot.entered);
+            }
+            return;
+        }
+        self.channel(channel, ChannelInput::Error(error)).await;
+    }
+
+    pub(super) async fn channel(&mut self, name: &str, input: ChannelInput) {
+        let Some(slot) = self.channels.get_mut(name) else {
+            return;
+        };
+        let effects = slot.machine.handle(input);
+        for effect in effects {
+            self.channel_effect(name, effect).await;
+        }
+    }
+
+    pub(super) async fn channel_effect(&mut self, name: &str, effect: ChannelEffect) {
+        match effect {
+            ChannelEffect::SendAttach {
+                channel_serial,
+                params,
+            } => {
+                let mut frame = ProtocolMessage::new(Action::Attach).with_channel(name);
+                frame.channel_serial = channel_serial;
+                frame.params = params;
+                self.send(&frame).await;
+            }
+            ChannelEffect::SendDetach => {
+                self.send(&ProtocolMessage::new(Action::Detach).with_channel(name))
+                    .await;
+            }
+            ChannelEffect::StartAttachTimer => {
+                let at = Instant::now() + self.options.request_timeout;
+                self.set_timer(Timer::AttachDeadline(name.to_owned()), at);
+            }
+            ChannelEffect::RetryIn(delay) => {
+                self.set_timer(Timer::ChannelRetry(name.to_owned()), Instant::now() + delay);
+            }
+            ChannelEffect::StateChanged {
+                state,
+                resumed,
+                reason,
+            } => {
+                if state != crate::realtime::channel::ChannelState::Attaching {
+                    self.cancel_timer(&Timer::AttachDeadline(name.to_owned()));
+                }
+                if state == crate::realtime::channel::ChannelState::Attached
+                    && let Some(slot) = self.channels.get_mut(name)
+                {
+                    // First attachment: a later gap fill starts from here at the earliest.
+                    slot.machine
+                        .record_first_attach(crate::clock::now_ms() - 5_000);
+                }
+                let settled = match state {
+                    crate::realtime::channel::ChannelState::Attached => Some(Ok(())),
+                    crate::realtime::channel::ChannelState::Failed
+                    | crate::realtime::channel::ChannelState::Detached => Some(Err(reason
+                        .clone()
+                        .map_or(ClientError::Closed, ClientError::Refused))),
+                    _ => None,
+                };
+                if let Some(outcome) = settled
+                    && let Some(slot) = self.channels.get_mut(name)
+                {
+                    for waiter in slot.waiters.drain(..) {
+                        let _ = waiter.send(outcome.clone());
+                    }
+                }
+                if state == crate::realtime::channel::ChannelState::Detached {
+                    // Nothing more will happen on it; a new attach starts afresh.
+                    self.channels.remove(name);
+                }
+                self.emit(NetEvent::Channel {
+                    channel: name.to_owned(),
+                    state,
+                    resumed,
+                    reason,
+                })
+                .await;
+            }
+            ChannelEffect::FillGap {
+                since_ms,
+                until_serial,
+            } => self.fill_gap(name, since_ms, until_serial),
+            ChannelEffect::ClearPresence => {
+                let changes = self
+                    .channels
+                    .get_mut(name)
+                    .map(|slot| slot.presence.clear())
+                    .unwrap_or_default();
+                for change in changes {
+                    self.emit(NetEvent::Presence {
+                        channel: name.to_owned(),
+                        change,
+                    })
+                    .await;
+                }
+            }
+            ChannelEffect::ReEnterPresence => {
+                let entered = self
+                    .channels
+                    .get(name)
+                    .and_then(|slot| slot.entered.clone());
+                if let Some((client_id, data)) = entered {
+                    let (reply, _) = oneshot::channel();
+                    let frame = presence_frame(name, PresenceAction::Enter, client_id, data);
+                    self.submit(Pending {
+                        frame,
+                        reply: PendingReply::Presence(reply),
+                    })
+                    .await;
+                }
+            }
+        }
+    }
+
+    pub(super) fn fill_gap(
+        &mut self,
+        name: &str,
+        since_ms: Option<i64>,
+        until_serial: Option<String>,
+    ) {
+        let Some(slot) = self.channels.get_mut(name) else {
+            return;
+        };
+        slot.held.get_or_insert_with(Vec::new);
+        slot.fills += 1;
+        let rest = self.rest.clone();
+        let internal = self.internal_tx.clone();
+        let channel = name.to_owned();
+        tokio::spawn(async move {
+            let result = history_since(&rest, &channel, since_ms, until_serial).await;
+            let _ = internal.send(Internal::GapFilled { channel, result });
+        });
+    }
+
+    pub(super) async fn gap_filled(&mut self, name: &str, result: Result<Vec<Message>, RestError>) {
+        let Some(slot) = self.channels.get_mut(name) else {
+            return;
+        };
+        slot.fills = slot.fills.saturating_sub(1);
+        // Live messages wait for the last of overlapping fills, so history stays first.
+        let held = if slot.fills == 0 {
+            slot.held.take().unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let mut out = Vec::new();
+        let mut recovered = 0;
+        let failure = match result {
+            Ok(messages) => {
+                for message in messages {
+                    let inbound = InboundMessage::from_wire(message, true);
+                    if slot.recent.insert(&inbound.id) {
+                        recovered += 1;
+                        out.push(inbound);
+                    }
+                }
+                None
+            }
+            Err(error) => Some(error.to_string()),
+        };
+        // History first, then what arrived live meanwhile; each id at most once.
+        out.extend(held);
+        for message in out {
+            self.emit(NetEvent::Message {
+                shard: self.index,
+                channel: name.to_owned(),
+                message,
+            })
+            .await;
+        }
+        let event = match failure {
+            None => NetEvent::GapFilled {
+                channel: name.to_owned(),
+                recovered,
+            },
+            Some(reason) => NetEvent::ContinuityLost {
+                channel: name.to_owned(),
+                reason,
+            },
+        };
+        self.emit(event).await;
+    }
+}
+
+/// Messages published after `since_ms` up to the attach serial, oldest first: history read
+/// backwards (the form Ably serves `from_serial` in) until older than the gap.
+async fn history_since(
+    rest: &RestClient,
+    channel: &str,
+    since_ms: Option<i64>,
+    until_serial: Option<String>,
+) -> Result<Vec<Message>, RestError> {
+    let query = HistoryQuery {
+        limit: Some(1000),
+        forwards: false,
+        start_ms: since_ms,
+        end_ms: None,
+        until_serial,
+    };
+    let page = rest.history(channel, &query).await?;
+    let mut collected = rest.all_pages(page).await?;
+    collected.reverse();
+    Ok(collected)
+}

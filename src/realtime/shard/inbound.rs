@@ -1,0 +1,245 @@
+//! Frames from the server: connection and channel control, messages, presence, ACKs.
+
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
+use tracing::{debug, warn};
+
+use crate::protocol::{Action, ErrorInfo, ProtocolMessage, decode_frame};
+use crate::realtime::channel::ChannelInput;
+use crate::realtime::connection::{ConnectionState, Input};
+use crate::realtime::types::{ClientError, InboundMessage, NetEvent, PublishAck};
+
+use super::ack::AckSpan;
+use super::socket::MAX_INBOUND_FRAME_BYTES;
+use super::timers::Timer;
+use super::{PendingReply, Shard};
+
+impl Shard {
+    pub(super) async fn incoming(&mut self, frame: Option<Result<WsMessage, WsError>>) {
+        self.last_activity = Instant::now();
+        let text = match frame {
+            Some(Ok(WsMessage::Text(text))) => text,
+            Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => return,
+            Some(Ok(WsMessage::Binary(_))) => {
+                warn!(
+                    shard = self.index,
+                    "ignored a binary frame: this client speaks JSON"
+                );
+                return;
+            }
+            Some(Ok(WsMessage::Close(_))) | None => {
+                let error = ErrorInfo::new(80003, 400, "Connection closed by the server");
+                return self.lost_or_closed(error).await;
+            }
+            Some(Err(reason)) => {
+                let error = ErrorInfo::new(80003, 400, format!("Connection lost: {reason}"));
+                return self.lost_or_closed(error).await;
+            }
+        };
+        let frame = match decode_frame(text.as_str(), MAX_INBOUND_FRAME_BYTES) {
+            Ok(frame) => frame,
+            Err(error) => {
+                // A bad frame from the server is logged and skipped, never fatal here.
+                warn!(shard = self.index, %error, "skipped an undecodable frame");
+                return;
+            }
+        };
+        self.frame(frame).await;
+    }
+
+    pub(super) async fn lost_or_closed(&mut self, error: ErrorInfo) {
+        self.socket = None;
+        if self.machine.state() == ConnectionState::Closing {
+            self.connection(Input::Closed).await;
+        } else {
+            self.connection(Input::Lost(error)).await;
+        }
+    }
+
+    pub(super) async fn frame(&mut self, frame: ProtocolMessage) {
+        match frame.action {
+            Action::Heartbeat => {}
+            Action::Connected => {
+                self.cancel_timer(&Timer::ConnectDeadline);
+                let connection_id = frame.connection_id.clone().unwrap_or_default();
+                let details = frame.connection_details.clone().unwrap_or_default();
+                self.connection(Input::Connected {
+                    connection_id,
+                    details,
+                    error: frame.error,
+                })
+                .await;
+            }
+            Action::Disconnected => {
+                let error = frame
+                    .error
+                    .unwrap_or_else(|| ErrorInfo::new(80003, 400, "Disconnected by the server"));
+                self.connection(Input::Lost(error)).await;
+            }
+            Action::Closed => self.connection(Input::Closed).await,
+            Action::Error => {
+                let error = frame
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| ErrorInfo::new(50000, 500, "Unspecified error"));
+                match frame.channel {
+                    Some(channel) => self.channel_error(&channel, error).await,
+                    None => self.connection(Input::Error(error)).await,
+                }
+            }
+            Action::Ack | Action::Nack => self.acknowledged(&frame),
+            Action::Attached => {
+                if let Some(channel) = frame.channel.clone() {
+                    let input = ChannelInput::Attached {
+                        flags: frame.flags(),
+                        serial: frame.channel_serial.clone(),
+                        error: frame.error,
+                    };
+                    self.channel(&channel, input).await;
+                }
+            }
+            Action::Detached => {
+                if let Some(channel) = frame.channel.clone() {
+                    self.channel(&channel, ChannelInput::Detached { error: frame.error })
+                        .await;
+                }
+            }
+            Action::Message => self.messages(frame).await,
+            Action::Presence | Action::Sync => self.presence_frame(frame).await,
+            Action::Auth => self.renew_token(),
+            other => debug!(shard = self.index, action = other.code(), "ignored a frame"),
+        }
+    }
+
+    pub(super) async fn messages(&mut self, frame: ProtocolMessage) {
+        let Some(name) = frame.channel.as_deref() else {
+            return;
+        };
+        let Some(slot) = self.channels.get_mut(name) else {
+            return;
+        };
+        if !slot.machine.accepts_messages() {
+            return;
+        }
+        slot.machine.record_serial(frame.channel_serial.as_deref());
+        let frame_id = frame.id.clone().unwrap_or_default();
+        let mut delivered = Vec::new();
+        for (index, mut message) in frame.messages.unwrap_or_default().into_iter().enumerate() {
+            message
+                .id
+                .get_or_insert_with(|| format!("{frame_id}:{index}"));
+            if message.connection_id.is_none() {
+                message.connection_id = frame.connection_id.clone();
+            }
+            if message.timestamp.is_none() {
+                message.timestamp = frame.timestamp;
+            }
+            slot.machine.record_message_time(message.timestamp);
+            let inbound = InboundMessage::from_wire(message, false);
+            if !slot.recent.insert(&inbound.id) {
+                continue;
+            }
+            match &mut slot.held {
+                Some(held) => held.push(inbound),
+                None => delivered.push(inbound),
+            }
+        }
+        let channel = name.to_owned();
+        for message in delivered {
+            self.emit(NetEvent::Message {
+                shard: self.index,
+                channel: channel.clone(),
+                message,
+            })
+            .await;
+        }
+    }
+
+    pub(super) async fn presence_frame(&mut self, frame: ProtocolMessage) {
+        let Some(name) = frame.channel.clone() else {
+            return;
+        };
+        let Some(slot) = self.channels.get_mut(&name) else {
+            return;
+        };
+        let members = frame
+            .presence
+            .unwrap_or_default()
+            .into_iter()
+            .map(|mut member| {
+                if member.connection_id.is_none() {
+                    member.connection_id = frame.connection_id.clone();
+                }
+                if member.timestamp.is_none() {
+                    member.timestamp = frame.timestamp;
+                }
+                member
+            });
+        let changes = if frame.action == Action::Sync {
+            // `syncId:cursor`; an empty cursor (or no serial) ends the sync.
+            let last = frame.channel_serial.as_deref().is_none_or(|serial| {
+                serial
+                    .split_once(':')
+                    .is_none_or(|(_, cursor)| cursor.is_empty())
+            });
+            slot.presence.sync_page(members.collect(), last)
+        } else {
+            // Like messages, presence moves the resume point only while attached.
+            if slot.machine.accepts_messages() {
+                slot.machine.record_serial(frame.channel_serial.as_deref());
+            }
+            members
+                .filter_map(|member| slot.presence.apply(member))
+                .collect()
+        };
+        for change in changes {
+            self.emit(NetEvent::Presence {
+                channel: name.clone(),
+                change,
+            })
+            .await;
+        }
+    }
+
+    pub(super) fn acknowledged(&mut self, frame: &ProtocolMessage) {
+        let span = AckSpan::new(frame.msg_serial, frame.count);
+        let results = frame.res.clone().unwrap_or_default();
+        while let Some((serial, _)) = self.in_flight.front() {
+            if !span.reaches(*serial) {
+                break;
+            }
+            let Some((serial, pending)) = self.in_flight.pop_front() else {
+                break;
+            };
+            if span.skips(serial) {
+                // Skipped serials count as refused (ably-protocol.md §4.3).
+                pending.reply.fail(ClientError::Refused(ErrorInfo::new(
+                    50000,
+                    500,
+                    "No acknowledgement received",
+                )));
+                continue;
+            }
+            match (&frame.action, pending.reply) {
+                (Action::Ack, PendingReply::Publish(reply)) => {
+                    let serials = span
+                        .position(serial)
+                        .and_then(|position| results.get(position))
+                        .map(|result| result.serials.clone())
+                        .unwrap_or_default();
+                    let _ = reply.send(Ok(PublishAck { serials }));
+                }
+                (Action::Ack, PendingReply::Presence(reply)) => {
+                    let _ = reply.send(Ok(()));
+                }
+                (_, reply) => {
+                    let error = frame
+                        .error
+                        .clone()
+                        .unwrap_or_else(|| ErrorInfo::new(50000, 500, "Refused by the server"));
+                    reply.fail(ClientError::Refused(error));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! The connection's life: connecting, resuming, token renewal, and the results of the
+//! work done in the background for them.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tracing::{debug, warn};
+
+use crate::protocol::{Action, AuthDetails, ErrorInfo, ProtocolMessage};
+use crate::realtime::backoff::random_jitter;
+use crate::realtime::channel::ChannelInput;
+use crate::realtime::connection::{ConnectionState, Effect, Input};
+use crate::realtime::types::NetEvent;
+use crate::rest::Credential;
+
+use super::socket::open_socket;
+use super::timers::Timer;
+use super::{Internal, MIN_RENEWAL_DELAY, OpenFailure, Shard};
+
+impl Shard {
+    pub(super) async fn connection(&mut self, input: Input) {
+        let effects = self
+            .machine
+            .handle(input, std::time::Instant::now(), random_jitter());
+        for effect in effects {
+            self.connection_effect(effect).await;
+        }
+    }
+
+    pub(super) async fn connection_effect(&mut self, effect: Effect) {
+        match effect {
+            Effect::Open {
+                resume_key,
+                renew_token,
+            } => self.open(resume_key, renew_token),
+            Effect::Drop => {
+                self.cancel_timer(&Timer::ConnectDeadline);
+                if let Some(mut socket) = self.socket.take() {
+                    let _ =
+                        tokio::time::timeout(Duration::from_millis(200), socket.close(None)).await;
+                }
+                if let Some(opening) = self.opening.take() {
+                    opening.abort();
+                }
+                self.for_each_channel(ChannelInput::ConnectionLost).await;
+            }
+            Effect::SendClose => {
+                self.send(&ProtocolMessage::new(Action::Close)).await;
+                // Ably's client does not wait for CLOSED (ably-protocol.md §1.5).
+                Box::pin(self.connection(Input::Closed)).await;
+            }
+            Effect::RetryIn(delay) => self.set_timer(Timer::Retry, Instant::now() + delay),
+            Effect::Reattach { .. } => {
+                self.schedule_renewal();
+                self.for_each_channel(ChannelInput::ConnectionConnected)
+                    .await;
+            }
+            Effect::Resend { resumed } => self.resend(resumed).await,
+            Effect::FailPending(error) => self.fail_pending(&error),
+            Effect::SuspendChannels => {
+                self.for_each_channel(ChannelInput::ConnectionSuspended)
+                    .await
+            }
+            Effect::FailChannels(error) => {
+                self.for_each_channel(ChannelInput::ConnectionFailed(error))
+                    .await
+            }
+            Effect::DetachChannels => self.for_each_channel(ChannelInput::ConnectionClosed).await,
+            Effect::StateChanged { state, reason } => {
+                if let Some(reason) = &reason {
+                    debug!(shard = self.index, state = state.as_str(), %reason, "connection state");
+                }
+                self.emit(NetEvent::Connection {
+                    shard: self.index,
+                    state,
+                    reason,
+                })
+                .await;
+            }
+            Effect::Updated => self.schedule_renewal(),
+        }
+    }
+
+    pub(super) fn open(&mut self, resume_key: Option<String>, renew_token: bool) {
+        let rest = self.rest.clone();
+        let options = self.options.clone();
+        let internal = self.internal_tx.clone();
+        self.set_timer(
+            Timer::ConnectDeadline,
+            Instant::now() + self.options.request_timeout * 2,
+        );
+        self.opening = Some(tokio::spawn(async move {
+            let result = open_socket(&rest, &options, resume_key, renew_token).await;
+            let _ = internal.send(Internal::Opened(result));
+        }));
+    }
+
+    pub(super) fn schedule_renewal(&mut self) {
+        let Some(expires) = self.credential.as_ref().and_then(Credential::expires_ms) else {
+            self.cancel_timer(&Timer::Renew);
+            return;
+        };
+        let remaining = Duration::from_millis(expires.saturating_sub(crate::clock::now_ms_u64()));
+        // Renew 30 s ahead, or halfway through a short-lived token.
+        let ahead = Duration::from_secs(30).min(remaining / 2);
+        let delay = remaining.saturating_sub(ahead).max(MIN_RENEWAL_DELAY);
+        self.set_timer(Timer::Renew, Instant::now() + delay);
+    }
+
+    pub(super) fn renew_token(&mut self) {
+        if self.renewing {
+            return;
+        }
+        self.renewing = true;
+        let credentials = self.rest.credentials().clone();
+        let internal = self.internal_tx.clone();
+        tokio::spawn(async move {
+            let result = credentials.renew().await;
+            let _ = internal.send(Internal::Renewed(result));
+        });
+    }
+
+    pub(super) async fn internal(&mut self, internal: Internal) {
+        match internal {
+            Internal::Opened(Ok(opened)) => {
+                let (socket, credential) = *opened;
+                self.opening = None;
+                if self.machine.state() == ConnectionState::Connecting {
+                    self.socket = Some(socket);
+                    self.credential = Some(credential);
+                    self.last_activity = Instant::now();
+                }
+            }
+            Internal::Opened(Err(OpenFailure::Auth(error))) => {
+                self.opening = None;
+                let fatal = error.is_fatal_auth();
+                warn!(shard = self.index, %error, "could not get credentials");
+                self.connection(Input::AuthFailed {
+                    error: error.to_error_info(),
+                    fatal,
+                })
+                .await;
+            }
+            Internal::Opened(Err(OpenFailure::Transport(reason))) => {
+                self.opening = None;
+                let error = ErrorInfo::new(80003, 400, format!("Unable to connect: {reason}"));
+                self.connection(Input::Lost(error)).await;
+            }
+            Internal::Renewed(Ok(credential)) => {
+                self.renewing = false;
+                let token = match &credential {
+                    Credential::Token(details) => Some(details.token.expose().to_owned()),
+                    Credential::Basic(_) => None,
+                };
+                self.credential = Some(credential);
+                if let Some(access_token) = token
+                    && self.machine.state() == ConnectionState::Connected
+                {
+                    let mut frame = ProtocolMessage::new(Action::Auth);
+                    frame.auth = Some(AuthDetails { access_token });
+                    self.send(&frame).await;
+                }
+                self.schedule_renewal();
+            }
+            Internal::Renewed(Err(error)) => {
+                self.renewing = false;
+                warn!(shard = self.index, %error, "token renewal failed; retrying");
+                self.set_timer(Timer::Renew, Instant::now() + Duration::from_secs(5));
+            }
+            Internal::GapFilled { channel, result } => self.gap_filled(&channel, result).await,
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! What the application asks for, and what goes out: commands, publishing with msgSerial,
+//! queueing while offline and resending after a reconnect.
+
+use futures_util::SinkExt;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tracing::debug;
+
+use crate::protocol::{Action, ErrorInfo, PresenceAction, ProtocolMessage, encode_frame};
+use crate::realtime::channel::{ChannelInput, ChannelMachine, RecentIds};
+use crate::realtime::connection::{ConnectionState, Input};
+use crate::realtime::presence::PresenceMap;
+use crate::realtime::types::{ClientError, NetEvent};
+
+use super::{Pending, PendingReply, Shard, ShardCommand, Slot, presence_frame};
+
+impl Shard {
+    pub(super) async fn command(&mut self, command: ShardCommand) {
+        match command {
+            ShardCommand::Attach {
+                channel,
+                options,
+                entered,
+            } => {
+                if !self.channels.contains_key(&channel) {
+                    let mut machine = ChannelMachine::new(options);
+                    if self.machine.state() == ConnectionState::Connected {
+                        // Tell a fresh slot the connection is up before asking it to attach
+                        // (an existing slot already knows; it must keep its own state).
+                        let _ = machine.handle(ChannelInput::ConnectionConnected);
+                    }
+                    self.channels.insert(
+                        channel.clone(),
+                        Slot {
+                            machine,
+                            presence: PresenceMap::default(),
+                            recent: RecentIds::default(),
+                            held: None,
+                            fills: 0,
+                            entered,
+                            waiters: Vec::new(),
+                        },
+                    );
+                }
+                self.channel(&channel, ChannelInput::Attach).await;
+            }
+            ShardCommand::WhenAttached { channel, reply } => {
+                match self.channels.get_mut(&channel) {
+                    Some(slot) if slot.machine.accepts_messages() => {
+                        let _ = reply.send(Ok(()));
+                    }
+                    Some(slot) => slot.waiters.push(reply),
+                    None => {
+                        let _ = reply.send(Err(ClientError::Closed));
+                    }
+                }
+            }
+            ShardCommand::Detach { channel } => {
+                self.channel(&channel, ChannelInput::Detach).await;
+            }
+            ShardCommand::Publish {
+                channel,
+                messages,
+                reply,
+            } => {
+                let mut frame = ProtocolMessage::new(Action::Message).with_channel(channel);
+                frame.messages = Some(messages);
+                self.submit(Pending {
+                    frame,
+                    reply: PendingReply::Publish(reply),
+                })
+                .await;
+            }
+            ShardCommand::Presence {
+                channel,
+                action,
+                data,
+                reply,
+            } => {
+                if let Some(slot) = self.channels.get_mut(&channel) {
+                    slot.entered = match action {
+                        PresenceAction::Leave => None,
+                        _ => Some((None, data.clone())),
+                    };
+                }
+                let frame = presence_frame(&channel, action, None, data);
+                self.submit(Pending {
+                    frame,
+                    reply: PendingReply::Presence(reply),
+                })
+                .await;
+            }
+            ShardCommand::Close { reply } => {
+                self.closing_replies.push(reply);
+                self.connection(Input::Close).await;
+            }
+        }
+    }
+
+    /// Sends now when connected, otherwise queues for the next connection (RTL6c2).
+    pub(super) async fn submit(&mut self, pending: Pending) {
+        match self.machine.state() {
+            ConnectionState::Connected => self.transmit(pending).await,
+            ConnectionState::Initialized
+            | ConnectionState::Connecting
+            | ConnectionState::Disconnected => {
+                self.queued.push_back(pending);
+            }
+            state => pending.reply.fail(ClientError::Refused(ErrorInfo::new(
+                80000,
+                400,
+                format!("Cannot publish while the connection is {}", state.as_str()),
+            ))),
+        }
+    }
+
+    pub(super) async fn transmit(&mut self, mut pending: Pending) {
+        let serial = self.next_serial;
+        self.next_serial += 1;
+        pending.frame.msg_serial = Some(serial);
+        self.send(&pending.frame).await;
+        self.in_flight.push_back((serial, pending));
+    }
+
+    /// After CONNECTED: frames awaiting ACK go again (same serials when resumed, since the
+    /// server dedupes by serial; renumbered when not, and message ids keep that idempotent),
+    /// then the queue.
+    pub(super) async fn resend(&mut self, resumed: bool) {
+        let in_flight: Vec<(i64, Pending)> = self.in_flight.drain(..).collect();
+        if !resumed {
+            self.next_serial = 0;
+        }
+        for (serial, pending) in in_flight {
+            if resumed {
+                self.send(&pending.frame).await;
+                self.in_flight.push_back((serial, pending));
+            } else {
+                self.transmit(pending).await;
+            }
+        }
+        while let Some(pending) = self.queued.pop_front() {
+            self.transmit(pending).await;
+        }
+    }
+
+    pub(super) fn fail_pending(&mut self, error: &ErrorInfo) {
+        for (_, pending) in self.in_flight.drain(..) {
+            pending.reply.fail(ClientError::Refused(error.clone()));
+        }
+        for pending in self.queued.drain(..) {
+            pending.reply.fail(ClientError::Refused(error.clone()));
+        }
+    }
+
+    pub(super) async fn send(&mut self, frame: &ProtocolMessage) {
+        let Some(socket) = self.socket.as_mut() else {
+            return;
+        };
+        if let Err(error) = socket
+            .send(WsMessage::Text(encode_frame(frame).into()))
+            .await
+        {
+            debug!(shard = self.index, %error, "send failed");
+        }
+    }
+
+    pub(super) async fn emit(&mut self, event: NetEvent) {
+        // The application dropped its receiver: nothing to report to, keep serving.
+        let _ = self.events.send(event).await;
+    }
+}
