@@ -813,12 +813,14 @@ async fn a_session_that_panics_still_cleans_up() {
 
 /// A channel's occupancy through REST channel details.
 async fn channel_metrics(hub: &RunningHub, channel: &str) -> serde_json::Value {
-    let details: serde_json::Value = reqwest::Client::new()
-        .get(format!(
-            "{}/channels/{}",
-            hub.url(),
-            channel.replace(':', "%3A")
-        ))
+    let details = rest_json(hub, &format!("/channels/{}", channel.replace(':', "%3A"))).await;
+    details["status"]["occupancy"]["metrics"].clone()
+}
+
+/// A REST GET with the development key, as JSON.
+async fn rest_json(hub: &RunningHub, path: &str) -> serde_json::Value {
+    reqwest::Client::new()
+        .get(format!("{}{path}", hub.url()))
         .basic_auth("brokerdash.hub", Some("local-development-secret"))
         .timeout(PROMPT)
         .send()
@@ -826,8 +828,7 @@ async fn channel_metrics(hub: &RunningHub, channel: &str) -> serde_json::Value {
         .unwrap()
         .json()
         .await
-        .unwrap();
-    details["status"]["occupancy"]["metrics"].clone()
+        .unwrap()
 }
 
 // ---- the development key stays on loopback -------------------------------------------------
@@ -1011,16 +1012,7 @@ async fn oversized_presence_data_is_refused_with_40009() {
         .await;
     assert_eq!(reply.action, Action::Nack);
     assert_eq!(reply.error.map(|error| error.code), Some(40009));
-    let members: serde_json::Value = reqwest::Client::new()
-        .get(format!("{}/channels/robust%3Abig/presence", hub.url()))
-        .basic_auth("brokerdash.hub", Some("local-development-secret"))
-        .timeout(PROMPT)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let members = rest_json(&hub, "/channels/robust%3Abig/presence").await;
     assert_eq!(members, serde_json::json!([]), "nobody entered");
     hub.stop().await.unwrap();
 }
@@ -1068,16 +1060,7 @@ async fn channels_that_hold_nothing_are_forgotten() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let history: serde_json::Value = reqwest::Client::new()
-        .get(format!("{}/channels/robust%3Akept/messages", hub.url()))
-        .basic_auth("brokerdash.hub", Some("local-development-secret"))
-        .timeout(PROMPT)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let history = rest_json(&hub, "/channels/robust%3Akept/messages").await;
     assert_eq!(history[0]["data"], "stays", "{history}");
     hub.stop().await.unwrap();
 }
