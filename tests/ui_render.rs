@@ -69,6 +69,18 @@ fn attached(n: &str) -> Action {
     })
 }
 
+/// Sam's desk, connected, with these conversation channels found and nothing in them yet.
+fn connected_desk(channels: Vec<String>) -> AppState {
+    let me = Identity {
+        broker_id: "7".into(),
+        broker_name: "Sam".into(),
+    };
+    let mut state = AppState::new(me, false, Default::default(), T0);
+    update(&mut state, connected());
+    update(&mut state, Action::Discovered(channels));
+    state
+}
+
 /// A desk with four conversations in different states, one open with a reply in progress.
 fn busy_desk() -> AppState {
     let me = Identity {
@@ -359,19 +371,10 @@ fn hostile_text_leaves_no_sequence_of_its_own_in_the_terminal_bytes() {
         "zero\u{200b}width\u{feff}",
         "bell \u{7} del \u{7f}",
     ];
-    let me = Identity {
-        broker_id: "7".into(),
-        broker_name: "Sam".into(),
-    };
-    let mut state = AppState::new(me, false, Default::default(), T0);
-    update(&mut state, connected());
-    update(
-        &mut state,
-        Action::Discovered(
-            (1..=corpus.len())
-                .map(|n| format!("conversation:{n}"))
-                .collect(),
-        ),
+    let mut state = connected_desk(
+        (1..=corpus.len())
+            .map(|n| format!("conversation:{n}"))
+            .collect(),
     );
     for (index, text) in corpus.iter().enumerate() {
         let n = (index + 1).to_string();
@@ -439,16 +442,7 @@ fn hostile_text_leaves_no_sequence_of_its_own_in_the_terminal_bytes() {
 /// debug builds).
 #[test]
 fn hostile_times_draw_without_overflow() {
-    let me = Identity {
-        broker_id: "7".into(),
-        broker_name: "Sam".into(),
-    };
-    let mut state = AppState::new(me, false, Default::default(), T0);
-    update(&mut state, connected());
-    update(
-        &mut state,
-        Action::Discovered(vec!["conversation:1".into(), "conversation:2".into()]),
-    );
+    let mut state = connected_desk(vec!["conversation:1".into(), "conversation:2".into()]);
     let mut events = Vec::new();
     for (index, wire) in [i64::MIN, -1, i64::MAX].into_iter().enumerate() {
         let Action::Net(NetEvent::Message {
