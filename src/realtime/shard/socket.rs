@@ -124,6 +124,16 @@ mod tests {
         url.query_pairs().into_owned().collect()
     }
 
+    fn assert_query_has(url: &Url, expected: &[(&str, &str)]) {
+        let query = query(url);
+        for (name, value) in expected {
+            assert!(
+                query.contains(&((*name).to_owned(), (*value).to_owned())),
+                "{name}={value} in {query:?}"
+            );
+        }
+    }
+
     #[test]
     fn rtn2_the_url_carries_json_heartbeats_the_version_and_the_credential() {
         let basic = Credential::Basic("app.key:secret".parse().unwrap());
@@ -131,20 +141,17 @@ mod tests {
             websocket_url(&options("https://realtime.example/path?x=1"), &basic, None).unwrap();
         assert_eq!(url.scheme(), "wss", "https becomes wss");
         assert_eq!(url.path(), "/");
-        let query = query(&url);
-        for expected in [
-            ("key", "app.key:secret"),
-            ("format", "json"),
-            ("heartbeats", "true"),
-            ("v", crate::protocol::PROTOCOL_VERSION),
-        ] {
-            assert!(
-                query.contains(&(expected.0.to_owned(), expected.1.to_owned())),
-                "{expected:?} in {query:?}"
-            );
-        }
+        assert_query_has(
+            &url,
+            &[
+                ("key", "app.key:secret"),
+                ("format", "json"),
+                ("heartbeats", "true"),
+                ("v", crate::protocol::PROTOCOL_VERSION),
+            ],
+        );
         assert!(
-            !query.iter().any(|(name, _)| name == "x"),
+            !query(&url).iter().any(|(name, _)| name == "x"),
             "the endpoint's own query goes"
         );
     }
@@ -157,16 +164,13 @@ mod tests {
         let basic = Credential::Basic("app.key:secret".parse().unwrap());
         let url = websocket_url(&options, &basic, Some("abc!def")).unwrap();
         assert_eq!(url.scheme(), "ws");
-        let query = query(&url);
-        for expected in [
-            ("resume", "abc!def"),
-            ("clientId", "broker-7"),
-            ("echo", "false"),
-        ] {
-            assert!(
-                query.contains(&(expected.0.to_owned(), expected.1.to_owned())),
-                "{expected:?} in {query:?}"
-            );
-        }
+        assert_query_has(
+            &url,
+            &[
+                ("resume", "abc!def"),
+                ("clientId", "broker-7"),
+                ("echo", "false"),
+            ],
+        );
     }
 }

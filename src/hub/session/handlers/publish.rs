@@ -74,17 +74,29 @@ impl Session {
         self.send(&reply);
     }
 
-    fn publish(&self, frame: &ProtocolMessage, serial: i64) -> AckResult {
+    /// The frame's channel and the connection's identity, when the name is valid and the
+    /// identity may do `operation` there (never on the lifecycle metachannel).
+    fn permitted<'f>(
+        &self,
+        frame: &'f ProtocolMessage,
+        operation: Operation,
+        denied: &str,
+    ) -> Result<(&'f str, Identity), ErrorInfo> {
         let name = frame.channel.as_deref().unwrap_or_default();
         check_channel_name(name)?;
         let identity = self.connection.state().identity.clone();
-        if name == LIFECYCLE_CHANNEL || !identity.allows(name, Operation::Publish) {
-            return Err(ErrorInfo::new(
-                40160,
-                401,
-                "Unable to perform channel operation (permission denied)",
-            ));
+        if name == LIFECYCLE_CHANNEL || !identity.allows(name, operation) {
+            return Err(ErrorInfo::new(40160, 401, denied));
         }
+        Ok((name, identity))
+    }
+
+    fn publish(&self, frame: &ProtocolMessage, serial: i64) -> AckResult {
+        let (name, identity) = self.permitted(
+            frame,
+            Operation::Publish,
+            "Unable to perform channel operation (permission denied)",
+        )?;
         let messages = frame.messages.clone().unwrap_or_default();
         let messages = prepare_messages(messages, &identity, self.hub.config.max_message_bytes)?;
         let frame_id = format!("{}:{}", self.connection.id, serial);
@@ -95,16 +107,11 @@ impl Session {
     }
 
     fn presence(&self, frame: &ProtocolMessage, serial: i64) -> AckResult {
-        let name = frame.channel.as_deref().unwrap_or_default();
-        check_channel_name(name)?;
-        let identity = self.connection.state().identity.clone();
-        if name == LIFECYCLE_CHANNEL || !identity.allows(name, Operation::Presence) {
-            return Err(ErrorInfo::new(
-                40160,
-                401,
-                "Presence denied based on given capability",
-            ));
-        }
+        let (name, identity) = self.permitted(
+            frame,
+            Operation::Presence,
+            "Presence denied based on given capability",
+        )?;
         let members = frame.presence.clone().unwrap_or_default();
         let total: usize = members.iter().map(PresenceMessage::size).sum();
         let limit = self.hub.config.max_message_bytes;
