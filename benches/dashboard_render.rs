@@ -25,7 +25,7 @@ const T0: i64 = 1_800_000_000_000;
 const FRAMES: usize = 300;
 
 fn message(channel: &str, name: &str, data: serde_json::Value) -> Action {
-    Action::Net(NetEvent::Message {
+    Action::from_net(NetEvent::Message {
         shard: 0,
         channel: channel.to_owned(),
         message: InboundMessage {

@@ -12,17 +12,22 @@
 //! - `rest` / `realtime`: the Ably client (REST; realtime connections, channels, presence).
 //! - `hub`: the local Ably-compatible server.
 //! - `store`: the SQLite outbox and drafts.
-//! - `app`: the dashboard's state, reducer (`app::update`), effects and loop (`app::run`).
-//! - `input` (keys to actions) and `ui` (drawing from state): both read `app::state`.
+//! - `app`: the dashboard's state, reducer (`app::update`) and effects; network events are
+//!   parsed once into its actions (`app::intake`).
+//! - `input` (keys to actions, told the mode; it never reads state) and `ui` (drawing and
+//!   words from `app::state`).
+//! - `dashboard`: the session loop shared by the full-screen and screen-reader front ends,
+//!   and the executor that performs effects.
 //! - `sim`: the demo's simulated actors, clients of the hub like any other.
 //! - `tail`, `publish`, `bench`: the other commands. `cli`: the command line.
 //!
-//! Data flows one way through the dashboard: network tasks → `NetEvent` → `update` →
-//! state → `ui::render`; keys → `input` → `update`; `update` returns effects that the loop
-//! performs (publish, fetch, store) and whose results come back as actions.
+//! Data flows one way through the dashboard: network tasks → `NetEvent` → `Action` (parsed
+//! once) → `update` → state → `ui`; keys → `input` → `update`; `update` returns effects that
+//! the session's executor performs (publish, fetch, store) and whose results come back as
+//! actions, decided on by `update` again.
 //!
 //! Adding an event: a variant in `protocol::events::ConversationEvent` (parse and wire form),
-//! then its effect on state in `app::update::net`. Adding a key: a `Command` in
+//! then its effect on state in `app::update::messages`. Adding a key: a `Command` in
 //! `app::action`, a binding with a description in `input::keymap`, its handling in
 //! `app::update::commands`; help and hints follow from the keymap.
 
@@ -32,6 +37,7 @@ pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod dashboard;
 pub mod hub;
 pub mod input;
 pub mod logging;

@@ -19,6 +19,15 @@ pub fn clean_block(text: &str) -> String {
     clean(text, false)
 }
 
+/// `clean_block` for text already owned: kept as it is, without a copy, when plain.
+pub fn clean_block_owned(text: String) -> String {
+    if is_plain(&text) {
+        text
+    } else {
+        clean(&text, false)
+    }
+}
+
 /// One-line text (names, previews, ids): line breaks become spaces.
 pub fn clean_line(text: &str) -> String {
     clean(text, true)

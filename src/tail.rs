@@ -220,7 +220,7 @@ fn actor(actor: Actor) -> &'static str {
 
 /// The event in words, most important first.
 pub fn describe(message: &InboundMessage) -> String {
-    let parsed = ConversationEvent::parse(message.name.as_deref(), &message.payload);
+    let parsed = ConversationEvent::parse(message.name.as_deref(), message.payload.clone());
     let text = match parsed.event {
         ConversationEvent::UserMessage { content, .. } => format!("customer says {content}"),
         ConversationEvent::AiMessage {

@@ -22,7 +22,11 @@ use serde_json::{Value, json};
 const T0: i64 = 1_800_000_000_000; // 2027-01-15 08:00:00 UTC
 
 fn event(channel: &str, name: &str, data: Value) -> Action {
-    Action::Net(NetEvent::Message {
+    Action::from_net(net_event(channel, name, data))
+}
+
+fn net_event(channel: &str, name: &str, data: Value) -> NetEvent {
+    NetEvent::Message {
         shard: 0,
         channel: channel.into(),
         message: InboundMessage {
@@ -35,7 +39,7 @@ fn event(channel: &str, name: &str, data: Value) -> Action {
             timestamp: None,
             from_history: false,
         },
-    })
+    }
 }
 
 fn presence(n: &str, client_id: &str, data: Value) -> Action {
@@ -43,7 +47,7 @@ fn presence(n: &str, client_id: &str, data: Value) -> Action {
     member.client_id = Some(client_id.into());
     member.data = Some(Value::String(data.to_string()));
     member.encoding = Some("json".into());
-    Action::Net(NetEvent::Presence {
+    Action::from_net(NetEvent::Presence {
         channel: format!("conversation:{n}"),
         change: PresenceChange {
             action: PresenceAction::Enter,
@@ -53,7 +57,7 @@ fn presence(n: &str, client_id: &str, data: Value) -> Action {
 }
 
 fn connected() -> Action {
-    Action::Net(NetEvent::Connection {
+    Action::from_net(NetEvent::Connection {
         shard: 0,
         state: ConnectionState::Connected,
         reason: None,
@@ -61,7 +65,7 @@ fn connected() -> Action {
 }
 
 fn attached(n: &str) -> Action {
-    Action::Net(NetEvent::Channel {
+    Action::from_net(NetEvent::Channel {
         channel: format!("conversation:{n}"),
         state: brokerdash::realtime::ChannelState::Attached,
         resumed: false,
@@ -312,7 +316,7 @@ fn reconnecting_and_scrolled_up() {
     update(&mut state, Action::Command(Command::Send));
     update(
         &mut state,
-        Action::Net(NetEvent::Connection {
+        Action::from_net(NetEvent::Connection {
             shard: 0,
             state: ConnectionState::Disconnected,
             reason: None,
@@ -320,7 +324,7 @@ fn reconnecting_and_scrolled_up() {
     );
     update(
         &mut state,
-        Action::Net(NetEvent::Connection {
+        Action::from_net(NetEvent::Connection {
             shard: 0,
             state: ConnectionState::Connecting,
             reason: None,
@@ -445,11 +449,11 @@ fn hostile_times_draw_without_overflow() {
     let mut state = connected_desk(vec!["conversation:1".into(), "conversation:2".into()]);
     let mut events = Vec::new();
     for (index, wire) in [i64::MIN, -1, i64::MAX].into_iter().enumerate() {
-        let Action::Net(NetEvent::Message {
+        let NetEvent::Message {
             shard,
             channel,
             mut message,
-        }) = event(
+        } = net_event(
             "conversation:1",
             "message:user",
             json!({"messageId": format!("w{index}"), "content": "hi"}),
@@ -490,15 +494,13 @@ fn hostile_times_draw_without_overflow() {
             "message:ai",
         ),
     ] {
-        let Action::Net(net) = event("conversation:2", name, data) else {
-            unreachable!()
-        };
-        events.push(net);
+        events.push(net_event("conversation:2", name, data));
     }
     let mut spoken = Vec::new();
     for net in events {
-        update(&mut state, Action::Net(net.clone()));
-        spoken.extend(brokerdash::ui::spoken::event_line(&state, &net));
+        let action = Action::from_net(net);
+        spoken.extend(brokerdash::ui::spoken::event_line(&state, &action));
+        update(&mut state, action);
     }
     assert!(!spoken.is_empty(), "the screen-reader lines were made");
     let theme = Theme::built_in("dark").unwrap();

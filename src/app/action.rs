@@ -1,10 +1,15 @@
 //! Everything that can change the dashboard's state: user intents (commands and raw keys
-//! for the text fields), network events, results of effects, and the clock.
+//! for the text fields), network events parsed once into the conversation vocabulary
+//! (`intake`), results of effects, and the clock.
 
 use crossterm::event::KeyEvent;
 
-use crate::realtime::{InboundMessage, NetEvent};
+use crate::protocol::PresenceAction;
+use crate::protocol::events::{ConversationEvent, ConversationId};
+use crate::realtime::{ClientError, PublishAck};
 use crate::store::OutboxEntry;
+
+use super::state::LinkState;
 
 /// What a key asks for; bound in the keymap.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,22 +41,79 @@ pub enum Command {
     Quit,
 }
 
-// Actions are built and consumed one at a time, never stored in bulk: boxing the large
-// network variant would only add an allocation per event.
-#[allow(clippy::large_enum_variant)]
+/// A conversation event as it arrived, parsed once; its text is moved, not copied, on to
+/// the conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incoming {
+    pub channel: String,
+    /// The Ably message id (not the event's own `messageId`).
+    pub wire_id: String,
+    /// The event's own time, or the server's when the event has none.
+    pub at_ms: Option<i64>,
+    pub event: ConversationEvent,
+}
+
+/// A presence change on a conversation channel, its data read once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PresenceSeen {
+    pub channel: String,
+    pub client_id: String,
+    pub action: PresenceAction,
+    /// The member's `name`, as sent (cleaned where it is kept).
+    pub name: Option<String>,
+    /// `status: "away"`.
+    pub away: bool,
+    /// `viewing`, for brokers (absent means viewing).
+    pub viewing: Option<bool>,
+    pub timestamp: Option<i64>,
+}
+
+impl PresenceSeen {
+    pub fn present(&self) -> bool {
+        !matches!(self.action, PresenceAction::Leave | PresenceAction::Absent)
+    }
+}
+
 #[derive(Debug)]
 pub enum Action {
     Command(Command),
     ComposerKey(KeyEvent),
     FilterKey(KeyEvent),
     PopupKey(KeyEvent),
-    Net(NetEvent),
+    /// One of the client's connections changed state (`shard` numbers them).
+    Link {
+        shard: usize,
+        state: LinkState,
+        reason: Option<String>,
+    },
+    /// A channel was attached, detached or failed (`failure` says why it failed).
+    Watch {
+        channel: String,
+        attached: bool,
+        failure: Option<String>,
+    },
+    /// The lifecycle channel announced a new conversation channel.
+    Opened {
+        channel: String,
+    },
+    Incoming(Incoming),
+    Presence(PresenceSeen),
+    /// Continuity was lost and the gap was filled from history.
+    GapFilled {
+        channel: String,
+        recovered: usize,
+    },
+    /// Continuity was lost and history could not fill the gap.
+    ContinuityLost {
+        channel: String,
+        reason: String,
+    },
     /// Conversations found by discovery.
     Discovered(Vec<String>),
     /// Recent or older history for a channel, oldest first.
     History {
         channel: String,
-        messages: Vec<InboundMessage>,
+        messages: Vec<Incoming>,
         older: bool,
         complete: bool,
     },
@@ -64,10 +126,10 @@ pub enum Action {
         replies: Vec<String>,
         from_web_app: bool,
     },
-    /// A reply's publish finished.
-    Published {
+    /// A reply's publish finished; the reducer decides what follows.
+    ReplySettled {
         message_id: String,
-        result: Result<(), crate::realtime::ClientError>,
+        result: Result<PublishAck, ClientError>,
     },
     /// Replies found in the outbox at start.
     OutboxRestored(Vec<OutboxEntry>),
@@ -77,7 +139,7 @@ pub enum Action {
     },
     Resized,
     /// Open this conversation (the screen-reader prompt names it).
-    OpenConversation(crate::protocol::events::ConversationId),
+    OpenConversation(ConversationId),
     /// Replace the composer's text (the screen-reader prompt types whole lines).
     SetDraft(String),
     /// Pasted text (bracketed paste): typed into the composer, never run as keys.

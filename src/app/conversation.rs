@@ -189,6 +189,65 @@ impl Conversation {
         true
     }
 
+    /// A broker reply from the channel. Ours, already shown: now known to have arrived.
+    pub fn insert_or_confirm(&mut self, message: ChatMessage) {
+        let mine = message.sender == Sender::Me;
+        if let Some(shown) = self.messages.iter_mut().rev().find(|m| m.id == message.id) {
+            if mine && matches!(shown.delivery, Some(Delivery::Sending | Delivery::Failed)) {
+                shown.delivery = Some(Delivery::Sent);
+            }
+            return;
+        }
+        self.insert(message);
+    }
+
+    /// The customer read up to this message: it and every earlier reply of ours.
+    pub fn read_up_to(&mut self, message_id: &str) {
+        let Some(position) = self.messages.iter().rposition(|m| m.id == message_id) else {
+            return;
+        };
+        for earlier in &mut self.messages[..=position] {
+            if earlier.sender == Sender::Me
+                && matches!(earlier.delivery, Some(Delivery::Sent | Delivery::Sending))
+            {
+                earlier.delivery = Some(Delivery::Read);
+            }
+        }
+    }
+
+    /// An SLA event counts only while the customer is still waiting (one after an
+    /// answer is moot), or before any human answered at all.
+    pub fn sla_applies(&self) -> bool {
+        let human_replied = self
+            .messages
+            .iter()
+            .any(|m| matches!(m.sender, Sender::Me | Sender::Broker { .. }));
+        self.waiting_since_ms.is_some() || !human_replied
+    }
+
+    /// The SLA state only escalates (a late warning does not hide a breach).
+    pub fn raise_sla(&mut self, sla: Sla) {
+        if self
+            .sla
+            .as_ref()
+            .is_none_or(|current| current.level <= sla.level)
+        {
+            self.sla = Some(sla);
+        }
+    }
+
+    /// An event that was not understood: shown as a system line, and counted.
+    pub fn odd_event(&mut self, id: String, text: String, at_ms: i64) {
+        self.odd_events += 1;
+        self.insert(ChatMessage {
+            id,
+            sender: Sender::System,
+            text,
+            at_ms,
+            delivery: None,
+        });
+    }
+
     pub fn last_preview(&self) -> Option<&ChatMessage> {
         self.messages
             .iter()

@@ -1,7 +1,7 @@
-//! What the reducer asks the outside world to do; executed by the app loop.
+//! What the reducer asks the outside world to do; performed by the session's executor,
+//! whose results come back as actions.
 
-use serde_json::Value;
-
+use crate::protocol::events::TimedEvent;
 use crate::store::OutboxEntry;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -12,21 +12,23 @@ pub enum Effect {
     /// Publish an event that needs no tracking (typing, read receipts, picked suggestions).
     Publish {
         channel: String,
-        name: String,
-        data: Value,
+        event: TimedEvent,
     },
     /// Write a reply to the outbox, then publish it with its message id.
     SendReply(OutboxEntry),
+    /// Publish a reply already in the outbox again, with the same id (after the
+    /// connection came back).
+    PublishReply(OutboxEntry),
     /// A reply left in the outbox by an earlier run: sent again unless the channel's
     /// history shows it arrived (the server forgets ids after a while).
     ResendReply(OutboxEntry),
-    /// Our own reply came back from the channel: it arrived; the outbox can forget it.
-    Delivered {
+    /// The reply arrived or was refused: the store forgets it.
+    ForgetReply {
         message_id: String,
     },
     EnterPresence {
         channel: String,
-        data: Value,
+        data: serde_json::Value,
     },
     LeavePresence {
         channel: String,
@@ -45,5 +47,4 @@ pub enum Effect {
         text: String,
     },
     Bell,
-    Quit,
 }

@@ -1,28 +1,14 @@
-//! The dashboard: one state, one reducer, render only from state and only when it
-//! changed.
+//! The dashboard's model: one state, one reducer, no I/O.
 //!
-//! - `state` / `conversation`: what is known. `action`: what can happen. `update`: the
-//!   reducer (no I/O). `effect`: what the reducer asks for. `run`: the loop that wires the
-//!   terminal, the network and the store to the reducer.
+//! - `state` / `conversation` / `outbox`: what is known. `action`: what can happen, and
+//!   `intake`: network events parsed once into actions. `update`: the reducer. `effect`:
+//!   what the reducer asks for. The loops that perform effects and feed actions live above,
+//!   in `dashboard`.
 
 pub mod action;
 pub mod conversation;
 pub mod effect;
-mod executor;
-pub mod reader;
-pub mod run;
+mod intake;
+pub mod outbox;
 pub mod state;
 pub mod update;
-
-/// Why a front end (the dashboard or the screen-reader mode) could not run.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    #[error("cannot read the outbox: {0}")]
-    Outbox(#[from] crate::store::StoreError),
-    #[error(transparent)]
-    Terminal(#[from] crate::terminal::TerminalError),
-    #[error("cannot read the keyboard: {0}")]
-    Keyboard(std::io::Error),
-    #[error("cannot draw: {0}")]
-    Draw(std::io::Error),
-}

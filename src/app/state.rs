@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 use ratatui_textarea::TextArea;
 
 use crate::protocol::events::ConversationId;
-use crate::realtime::ConnectionState;
 
 use super::conversation::{Conversation, SlaLevel};
+use super::outbox::Outbox;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
@@ -46,9 +46,22 @@ pub struct Suggestions {
     pub highlighted: usize,
 }
 
+/// A connection's state, as the dashboard speaks of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    Initialized,
+    Connecting,
+    Connected,
+    Disconnected,
+    Suspended,
+    Closing,
+    Closed,
+    Failed,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Link {
-    pub state: ConnectionState,
+    pub state: LinkState,
     pub reason: Option<String>,
     /// Reconnection attempts since the last time it was connected.
     pub attempts: u32,
@@ -76,8 +89,8 @@ pub struct AppState {
     pub links: HashMap<usize, Link>,
     /// Conversation channels currently attached.
     pub attached: std::collections::HashSet<String>,
-    /// Replies written to the outbox and not yet acknowledged, by message id.
-    pub unsent: BTreeMap<String, ConversationId>,
+    /// Replies not yet known to have arrived, and what each waits for.
+    pub outbox: Outbox,
     pub popup: Option<Popup>,
     /// How far the help popup is scrolled.
     pub help_offset: usize,
@@ -117,7 +130,7 @@ impl AppState {
             canned,
             links: HashMap::new(),
             attached: std::collections::HashSet::new(),
-            unsent: BTreeMap::new(),
+            outbox: Outbox::default(),
             popup: None,
             help_offset: 0,
             notice: None,
@@ -139,19 +152,19 @@ impl AppState {
     }
 
     /// The connection state shown to the user: the worst of the client's connections.
-    pub fn link_summary(&self) -> (ConnectionState, u32) {
-        let mut worst = (ConnectionState::Connected, 0);
+    pub fn link_summary(&self) -> (LinkState, u32) {
+        let mut worst = (LinkState::Connected, 0);
         if self.links.is_empty() {
-            return (ConnectionState::Connecting, 0);
+            return (LinkState::Connecting, 0);
         }
         for link in self.links.values() {
-            let rank = |state: ConnectionState| match state {
-                ConnectionState::Connected => 0,
-                ConnectionState::Initialized | ConnectionState::Connecting => 1,
-                ConnectionState::Disconnected => 2,
-                ConnectionState::Suspended => 3,
-                ConnectionState::Closing | ConnectionState::Closed => 4,
-                ConnectionState::Failed => 5,
+            let rank = |state: LinkState| match state {
+                LinkState::Connected => 0,
+                LinkState::Initialized | LinkState::Connecting => 1,
+                LinkState::Disconnected => 2,
+                LinkState::Suspended => 3,
+                LinkState::Closing | LinkState::Closed => 4,
+                LinkState::Failed => 5,
             };
             if rank(link.state) > rank(worst.0) {
                 worst = (link.state, link.attempts);

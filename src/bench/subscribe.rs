@@ -85,7 +85,7 @@ fn sent_ns(payload: &Payload) -> Option<u64> {
 impl Tally {
     fn message(&mut self, channel: &str, payload: &Payload) {
         let now_ns = monotonic_ns();
-        let event = ConversationEvent::parse(Some("message:user"), payload);
+        let event = ConversationEvent::parse(Some("message:user"), payload.clone());
         let ConversationEvent::UserMessage {
             message_id,
             content,

@@ -5,9 +5,9 @@ use std::path::Path;
 
 use url::Url;
 
-use crate::app::run::{DashboardOptions, run as run_app};
 use crate::app::state::Identity;
 use crate::config::theme::Theme;
+use crate::dashboard::{DashboardOptions, screen, speech};
 use crate::rest::AuthConfig;
 use crate::store::Store;
 
@@ -55,9 +55,9 @@ pub async fn run(args: &DashboardArgs) -> Result<(), CliError> {
         .or(section.screen_reader)
         .unwrap_or(false);
     if screen_reader {
-        crate::app::reader::run(options, store).await?;
+        speech::run(options, store).await?;
     } else {
-        run_app(options, store).await?;
+        screen::run(options, store).await?;
     }
     Ok(())
 }
@@ -122,9 +122,9 @@ pub async fn demo(args: DemoArgs) -> Result<(), CliError> {
         suggestions_base: endpoint,
     };
     let outcome = if args.screen_reader {
-        crate::app::reader::run(options, store).await
+        speech::run(options, store).await
     } else {
-        run_app(options, store).await
+        screen::run(options, store).await
     };
     stop.cancel();
     let simulated = sim.await.map_err(CliError::SimulationAborted)?;

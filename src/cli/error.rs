@@ -17,7 +17,7 @@ pub enum CliError {
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
-    Run(#[from] crate::app::RunError),
+    Run(#[from] crate::dashboard::RunError),
     #[error(transparent)]
     Tail(#[from] crate::tail::TailError),
     #[error(transparent)]

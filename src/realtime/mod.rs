@@ -33,7 +33,7 @@ pub use discovery::{LIFECYCLE_CHANNEL, discover, opened_channel};
 pub use presence::PresenceChange;
 pub use types::{ClientError, ClientOptions, InboundMessage, NetEvent, PublishAck};
 
-use pool::PoolShared;
+use pool::ShardPool;
 use shard::ShardCommand;
 
 /// Events waiting for the application before connections stop reading.
@@ -41,7 +41,7 @@ const EVENT_BUFFER: usize = 8192;
 
 #[derive(Clone)]
 pub struct Realtime {
-    pool: Arc<PoolShared>,
+    pool: Arc<ShardPool>,
 }
 
 impl Realtime {
@@ -49,7 +49,7 @@ impl Realtime {
     pub fn connect(options: ClientOptions) -> (Self, mpsc::Receiver<NetEvent>) {
         let rest = options.rest_client();
         let (events, receiver) = mpsc::channel(EVENT_BUFFER);
-        let pool = PoolShared::new(Arc::new(options), rest, events);
+        let pool = ShardPool::new(Arc::new(options), rest, events);
         pool.ensure_connected();
         (Self { pool }, receiver)
     }

@@ -1,6 +1,6 @@
 //! The client's connections: channels are spread over as many connections ("shards") as
 //! the per-connection channel limit requires, transparently to the application. A shard
-//! that meets the limit (error 90010) hands the channel back here to go elsewhere.
+//! that meets the limit (error 90010) reports it; the pool decides where the channel goes.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use crate::rest::RestClient;
 
 use super::channel::AttachOptions;
-use super::shard::{Shard, ShardCommand};
+use super::shard::{Shard, ShardCommand, ShardReport};
 use super::types::{ClientOptions, NetEvent};
 
 struct ShardEntry {
@@ -26,30 +26,52 @@ struct PoolInner {
     placement: HashMap<String, (usize, AttachOptions)>,
 }
 
-pub(crate) struct PoolShared {
+/// The client's shards, shared by every handle to the client.
+pub(crate) struct ShardPool {
     options: Arc<ClientOptions>,
     rest: RestClient,
     events: mpsc::Sender<NetEvent>,
+    reports: mpsc::UnboundedSender<ShardReport>,
     inner: Mutex<PoolInner>,
-    myself: Weak<PoolShared>,
 }
 
-impl PoolShared {
+impl ShardPool {
+    /// The pool, and a task that acts on what its shards report (it ends with the pool).
     pub fn new(
         options: Arc<ClientOptions>,
         rest: RestClient,
         events: mpsc::Sender<NetEvent>,
     ) -> Arc<Self> {
-        Arc::new_cyclic(|myself| Self {
+        let (reports, mut received) = mpsc::unbounded_channel();
+        let pool = Arc::new(Self {
             options,
             rest,
             events,
+            reports,
             inner: Mutex::new(PoolInner {
                 shards: Vec::new(),
                 placement: HashMap::new(),
             }),
-            myself: myself.clone(),
-        })
+        });
+        let weak: Weak<Self> = Arc::downgrade(&pool);
+        tokio::spawn(async move {
+            while let Some(report) = received.recv().await {
+                let Some(pool) = weak.upgrade() else { break };
+                pool.on_report(report);
+            }
+        });
+        pool
+    }
+
+    fn on_report(&self, report: ShardReport) {
+        match report {
+            ShardReport::ChannelLimit {
+                shard,
+                channel,
+                holding,
+                entered,
+            } => self.relocate(shard, &channel, holding, entered),
+        }
     }
 
     fn inner(&self) -> MutexGuard<'_, PoolInner> {
@@ -68,7 +90,7 @@ impl PoolShared {
             self.options.clone(),
             self.rest.clone(),
             self.events.clone(),
-            self.myself.clone(),
+            self.reports.clone(),
         );
         tokio::spawn(shard.run(receiver));
         inner.shards.push(ShardEntry {
@@ -141,7 +163,7 @@ impl PoolShared {
 
     /// The server refused `channel` on shard `from` for its channel limit, with `holding`
     /// channels still there: remember the real limit and attach the channel elsewhere.
-    pub fn relocate(
+    fn relocate(
         &self,
         from: usize,
         channel: &str,

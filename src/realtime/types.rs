@@ -126,6 +126,18 @@ pub enum ClientError {
     Rest(String),
 }
 
+impl ClientError {
+    /// A failure of the connection rather than a refusal of what was sent: worth sending
+    /// again, with the same id, once connected.
+    pub fn is_connection_failure(&self) -> bool {
+        match self {
+            Self::Closed => true,
+            Self::Refused(info) => (80000..80100).contains(&info.code),
+            Self::Rest(_) => false,
+        }
+    }
+}
+
 impl From<RestError> for ClientError {
     fn from(error: RestError) -> Self {
         Self::Rest(error.to_string())

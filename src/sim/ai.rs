@@ -84,7 +84,7 @@ impl AiWorker {
             return None;
         };
         let persona = *self.personas.get(&channel)?;
-        let parsed = ConversationEvent::parse(message.name.as_deref(), &message.payload);
+        let parsed = ConversationEvent::parse(message.name.as_deref(), message.payload);
         let ConversationEvent::UserMessage {
             message_id,
             content,

@@ -157,7 +157,7 @@ impl CustomerActor {
         if channel != self.channel {
             return;
         }
-        let parsed = ConversationEvent::parse(message.name.as_deref(), &message.payload);
+        let parsed = ConversationEvent::parse(message.name.as_deref(), message.payload);
         let message_id = match parsed.event {
             ConversationEvent::AiMessage { message_id, .. }
             | ConversationEvent::BrokerMessage { message_id, .. } => message_id,
@@ -192,6 +192,7 @@ impl CustomerActor {
                 message_id,
                 read_at: Some(now_ms()),
                 actor: Actor::Customer,
+                broker_id: None,
             };
             self.link.publisher.publish(&self.channel, &read, shutdown);
         }

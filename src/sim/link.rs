@@ -266,7 +266,7 @@ mod tests {
         let TimedEvent {
             event: parsed,
             timestamp,
-        } = ConversationEvent::parse(message.name.as_deref(), &decoded.payload);
+        } = ConversationEvent::parse(message.name.as_deref(), decoded.payload);
         assert_eq!(parsed, event);
         assert!(timestamp.is_some_and(|ms| ms > 1_600_000_000_000));
     }

@@ -172,7 +172,7 @@ impl SlaMonitor {
                         if !is_conversation(&channel) {
                             continue;
                         }
-                        let parsed = ConversationEvent::parse(message.name.as_deref(), &message.payload);
+                        let parsed = ConversationEvent::parse(message.name.as_deref(), message.payload);
                         let seen = match parsed.event {
                             ConversationEvent::UserMessage { .. } => Seen::CustomerMessage,
                             ConversationEvent::BrokerMessage { .. } => Seen::BrokerMessage,

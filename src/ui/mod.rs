@@ -18,9 +18,30 @@ use ratatui::widgets::Paragraph;
 
 use crate::app::state::{AppState, Focus, Popup};
 use crate::config::theme::{Role, Theme};
-use crate::input::Keymap;
+use crate::input::{Context, KeyMode, Keymap};
 
 pub use status_bar::connection_words;
+
+/// The keymap context of the focused pane.
+pub fn key_context(state: &AppState) -> Context {
+    match state.focus {
+        Focus::Inbox => Context::Inbox,
+        Focus::Conversation => Context::Conversation,
+        Focus::Composer => Context::Composer,
+        Focus::Suggestions => Context::Suggestions,
+    }
+}
+
+/// Where the next key goes, from what is on screen.
+pub fn key_mode(state: &AppState) -> KeyMode {
+    if state.popup.is_some() {
+        KeyMode::Popup
+    } else if state.filter_editing {
+        KeyMode::Filter
+    } else {
+        KeyMode::Pane(key_context(state))
+    }
+}
 
 pub fn render(frame: &mut Frame, state: &AppState, theme: &Theme, keymap: &Keymap) {
     let area = frame.area();
@@ -83,7 +104,7 @@ pub fn render(frame: &mut Frame, state: &AppState, theme: &Theme, keymap: &Keyma
             frame,
             main,
             theme,
-            state.unsent.len(),
+            state.outbox.len(),
         )),
         None => None,
     };

@@ -7,28 +7,25 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::app::action::Command;
-use crate::app::state::AppState;
+use crate::app::state::{AppState, LinkState};
 use crate::config::theme::{Role, Theme};
-use crate::input::{Keymap, context};
-use crate::realtime::ConnectionState;
+use crate::input::Keymap;
 
 use super::text::truncate;
 
 pub fn connection_words(state: &AppState) -> (String, bool) {
     let (link, attempts) = state.link_summary();
     let words = match link {
-        ConnectionState::Connected => "connected".to_owned(),
-        ConnectionState::Initialized | ConnectionState::Connecting if attempts == 0 => {
-            "connecting".to_owned()
+        LinkState::Connected => "connected".to_owned(),
+        LinkState::Initialized | LinkState::Connecting if attempts == 0 => "connecting".to_owned(),
+        LinkState::Initialized | LinkState::Connecting | LinkState::Disconnected => {
+            format!("reconnecting (attempt {})", attempts.max(1))
         }
-        ConnectionState::Initialized
-        | ConnectionState::Connecting
-        | ConnectionState::Disconnected => format!("reconnecting (attempt {})", attempts.max(1)),
-        ConnectionState::Suspended => format!("offline — still retrying (attempt {attempts})"),
-        ConnectionState::Closing | ConnectionState::Closed => "closed".to_owned(),
-        ConnectionState::Failed => "failed".to_owned(),
+        LinkState::Suspended => format!("offline — still retrying (attempt {attempts})"),
+        LinkState::Closing | LinkState::Closed => "closed".to_owned(),
+        LinkState::Failed => "failed".to_owned(),
     };
-    (words, link == ConnectionState::Connected)
+    (words, link == LinkState::Connected)
 }
 
 pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, keymap: &Keymap) {
@@ -47,7 +44,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, ke
             theme.role(Role::Status),
         ),
     ];
-    let unsent = state.unsent.len();
+    let unsent = state.outbox.len();
     let unsent_role = if unsent > 0 {
         Role::StatusBad
     } else {
@@ -60,7 +57,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, ke
     if state.read_only {
         spans.push(Span::styled(" · read-only ", theme.role(Role::Status)));
     }
-    let here = context(state);
+    let here = super::key_context(state);
     let hints: Vec<String> = [
         Command::Help,
         Command::NextPane,
@@ -101,7 +98,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, ke
 pub fn banner(state: &AppState) -> Option<String> {
     let (words, healthy) = connection_words(state);
     if !healthy {
-        let unsent = state.unsent.len();
+        let unsent = state.outbox.len();
         let queued = if unsent > 0 {
             format!(
                 " — {unsent} repl{} will be sent when back",

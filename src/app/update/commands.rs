@@ -2,16 +2,15 @@
 
 use serde_json::json;
 
-use crate::protocol::events::ConversationId;
+use crate::protocol::events::{ConversationEvent, ConversationId, TimedEvent};
 use crate::realtime::new_message_id_base;
-use crate::store::OutboxEntry;
 
 use super::super::action::Command;
 use super::super::conversation::{ChatMessage, Delivery, Sender};
 use super::super::effect::Effect;
 use super::super::state::{AppState, Focus, Popup, SortMode, new_composer};
 use super::net::send_read_receipt;
-use super::typing_effect;
+use super::{replies, typing_effect};
 
 pub(super) fn command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>) {
     state.notice = None;
@@ -28,13 +27,8 @@ pub(super) fn command(state: &mut AppState, command: Command, effects: &mut Vec<
         }
         Command::FocusComposer => focus_composer(state, effects),
         Command::Reply => {
-            let failed = failed_replies(state);
-            if failed.is_empty() {
+            if !replies::retry_refused(state, effects) {
                 focus_composer(state, effects);
-            } else {
-                for entry in failed {
-                    effects.push(Effect::SendReply(entry));
-                }
             }
         }
         Command::Back => {
@@ -99,7 +93,7 @@ pub(super) fn command(state: &mut AppState, command: Command, effects: &mut Vec<
             state.help_offset = 0;
         }
         Command::Quit => {
-            if state.unsent.is_empty() {
+            if state.outbox.is_empty() {
                 quit(state, effects);
             } else {
                 state.popup = Some(Popup::ConfirmQuit);
@@ -116,7 +110,6 @@ pub(super) fn quit(state: &mut AppState, effects: &mut Vec<Effect>) {
         effects.push(Effect::LeavePresence { channel });
     }
     state.quit = true;
-    effects.push(Effect::Quit);
 }
 
 fn open_mut(state: &mut AppState) -> Option<&mut super::super::conversation::Conversation> {
@@ -314,51 +307,6 @@ pub(crate) fn request_suggestions(state: &mut AppState, effects: &mut Vec<Effect
     });
 }
 
-fn failed_replies(state: &AppState) -> Vec<OutboxEntry> {
-    let Some(conversation) = state.open_conversation() else {
-        return Vec::new();
-    };
-    conversation
-        .messages
-        .iter()
-        .filter(|message| {
-            message.sender == Sender::Me && message.delivery == Some(Delivery::Failed)
-        })
-        .map(|message| {
-            reply_entry(
-                state,
-                &conversation.channel,
-                &message.id,
-                &message.text,
-                message.at_ms,
-            )
-        })
-        .collect()
-}
-
-fn reply_entry(
-    state: &AppState,
-    channel: &str,
-    message_id: &str,
-    content: &str,
-    at_ms: i64,
-) -> OutboxEntry {
-    let data = json!({
-        "messageId": message_id,
-        "content": content,
-        "brokerId": state.me.broker_id,
-        "brokerName": state.me.broker_name,
-        "timestamp": at_ms,
-    });
-    OutboxEntry {
-        message_id: message_id.to_owned(),
-        channel: channel.to_owned(),
-        name: "message:broker".into(),
-        data: data.to_string(),
-        created_ms: at_ms,
-    }
-}
-
 fn send(state: &mut AppState, effects: &mut Vec<Effect>) {
     if state.read_only {
         return;
@@ -394,7 +342,7 @@ fn send(state: &mut AppState, effects: &mut Vec<Effect>) {
     let content = trimmed.to_owned();
     // A reply follows everything the broker saw, even if the clock read lags a little.
     let now = state.now_ms.max(newest + 1);
-    let entry = reply_entry(state, &channel, &message_id, &content, now);
+    let entry = replies::reply_entry(state, &channel, &message_id, &content, now);
     if state.typing_sent_ms.take().is_some() {
         effects.push(typing_effect(state, &channel, false));
     }
@@ -411,13 +359,12 @@ fn send(state: &mut AppState, effects: &mut Vec<Effect>) {
         conversation.scroll = Default::default();
         conversation.draft.clear();
     }
-    state.unsent.insert(message_id, id);
     state.composer = new_composer();
     effects.push(Effect::SaveDraft {
         channel,
         text: String::new(),
     });
-    effects.push(Effect::SendReply(entry));
+    replies::send(state, id, entry, effects);
     state.reorder();
 }
 
@@ -444,7 +391,12 @@ fn pick_suggestion(state: &mut AppState, number: Option<u8>, effects: &mut Vec<E
     let persona = state.open_conversation().and_then(|c| c.persona.clone());
     effects.push(Effect::Publish {
         channel,
-        name: "ui:suggestionSelected".into(),
-        data: json!({"suggestion": reply, "persona": persona, "timestamp": state.now_ms}),
+        event: TimedEvent {
+            event: ConversationEvent::SuggestionSelected {
+                suggestion: reply,
+                persona,
+            },
+            timestamp: Some(state.now_ms),
+        },
     });
 }

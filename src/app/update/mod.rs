@@ -1,18 +1,22 @@
 //! `update(&mut AppState, Action) -> Vec<Effect>`: the only code that changes the
-//! dashboard's state, and it does no I/O. Network events are in `net`, the keyboard in
+//! dashboard's state, and it does no I/O. Conversation events are in `messages`, the rest
+//! of the network in `net`, the outbox's decisions in `replies`, the keyboard in
 //! `commands` and `text`.
+//!
+//! `update` is a dispatch `match` over every action and is longer than 80 lines for that
+//! reason alone.
 
 mod commands;
+mod messages;
 mod net;
+mod replies;
 mod text;
 
-use serde_json::json;
-
-use crate::protocol::events::ConversationId;
+use crate::protocol::events::{Actor, ConversationEvent, ConversationId, TimedEvent};
 use crate::sanitize::clean_block;
 
 use super::action::Action;
-use super::conversation::{ChatMessage, Conversation, Delivery, Sender};
+use super::conversation::Conversation;
 use super::effect::Effect;
 use super::state::AppState;
 
@@ -29,7 +33,35 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::ComposerKey(key) => text::composer_key(state, key, &mut effects),
         Action::FilterKey(key) => text::filter_key(state, key),
         Action::PopupKey(key) => text::popup_key(state, key, &mut effects),
-        Action::Net(event) => net::event(state, event, &mut effects),
+        Action::Link {
+            shard,
+            state: link,
+            reason,
+        } => net::link(state, shard, link, reason, &mut effects),
+        Action::Watch {
+            channel,
+            attached,
+            failure,
+        } => net::watch(state, channel, attached, failure),
+        Action::Opened { channel } => {
+            if let Some(id) = ensure_conversation(state, &channel, &mut effects) {
+                state.reposition(&id);
+            }
+        }
+        Action::Incoming(incoming) => messages::live(state, incoming, &mut effects),
+        Action::Presence(seen) => net::presence(state, seen),
+        Action::GapFilled { channel, recovered } => net::system_line(
+            state,
+            &channel,
+            &format!(
+                "Connection was interrupted: {recovered} missed message(s) recovered from history"
+            ),
+        ),
+        Action::ContinuityLost { channel, reason } => net::system_line(
+            state,
+            &channel,
+            &format!("Connection was interrupted and some messages may be missing ({reason})"),
+        ),
         Action::Discovered(channels) => {
             for channel in channels {
                 ensure_conversation(state, &channel, &mut effects);
@@ -41,9 +73,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             messages,
             older,
             complete,
-        } => {
-            net::history(state, &channel, messages, older, complete, &mut effects);
-        }
+        } => messages::history(state, &channel, messages, older, complete, &mut effects),
         Action::HistoryFailed { channel, reason } => {
             if let Some(conversation) = conversation_mut(state, &channel) {
                 conversation.loading_older = false;
@@ -61,51 +91,12 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             if state.open_conversation().map(|c| c.channel.as_str()) != Some(channel.as_str()) {
                 return effects;
             }
-            let replies: Vec<String> = replies
-                .iter()
-                .map(|reply| clean_block(reply))
-                .filter(|r| !r.trim().is_empty())
-                .take(9)
-                .collect();
-            let replies = if replies.is_empty() {
-                state.canned.values().take(9).cloned().collect()
-            } else {
-                replies
-            };
-            state.suggestions = Some(super::state::Suggestions {
-                channel,
-                replies,
-                from_web_app,
-                highlighted: 0,
-            });
+            suggestions(state, channel, &replies, from_web_app);
         }
-        Action::Published { message_id, result } => published(state, &message_id, result),
-        Action::OutboxRestored(entries) => {
-            for entry in entries {
-                if let Some(id) = ensure_conversation(state, &entry.channel, &mut effects) {
-                    let content = serde_json::from_str::<serde_json::Value>(&entry.data)
-                        .ok()
-                        .and_then(|data| {
-                            data.get("content")
-                                .and_then(|c| c.as_str())
-                                .map(clean_block)
-                        })
-                        .unwrap_or_default();
-                    if let Some(conversation) = state.conversations.get_mut(&id) {
-                        conversation.insert(ChatMessage {
-                            id: entry.message_id.clone(),
-                            sender: Sender::Me,
-                            text: content,
-                            at_ms: entry.created_ms,
-                            delivery: Some(Delivery::Sending),
-                        });
-                    }
-                    state.unsent.insert(entry.message_id.clone(), id);
-                    effects.push(Effect::ResendReply(entry));
-                }
-            }
-            state.reorder();
+        Action::ReplySettled { message_id, result } => {
+            replies::settled(state, &message_id, result, &mut effects);
         }
+        Action::OutboxRestored(entries) => replies::restored(state, entries, &mut effects),
         Action::Drafts(drafts) => {
             for (channel, text) in drafts {
                 if let Some(id) = ensure_conversation(state, &channel, &mut effects)
@@ -147,6 +138,26 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
     effects
 }
 
+fn suggestions(state: &mut AppState, channel: String, replies: &[String], from_web_app: bool) {
+    let replies: Vec<String> = replies
+        .iter()
+        .map(|reply| clean_block(reply))
+        .filter(|r| !r.trim().is_empty())
+        .take(9)
+        .collect();
+    let replies = if replies.is_empty() {
+        state.canned.values().take(9).cloned().collect()
+    } else {
+        replies
+    };
+    state.suggestions = Some(super::state::Suggestions {
+        channel,
+        replies,
+        from_web_app,
+        highlighted: 0,
+    });
+}
+
 /// Returns whether anything visible changed (waiting times move once a minute).
 fn tick(state: &mut AppState, now_ms: i64, effects: &mut Vec<Effect>) -> bool {
     let minute_changed = now_ms / 60_000 != state.now_ms / 60_000;
@@ -178,13 +189,14 @@ fn tick(state: &mut AppState, now_ms: i64, effects: &mut Vec<Effect>) -> bool {
 pub(crate) fn typing_effect(state: &AppState, channel: &str, started: bool) -> Effect {
     Effect::Publish {
         channel: channel.to_owned(),
-        name: if started {
-            "typing:start"
-        } else {
-            "typing:stop"
-        }
-        .to_owned(),
-        data: json!({"actor": "broker", "brokerId": state.me.broker_id, "timestamp": state.now_ms}),
+        event: TimedEvent {
+            event: ConversationEvent::Typing {
+                started,
+                actor: Actor::Broker,
+                broker_id: Some(state.me.broker_id.clone()),
+            },
+            timestamp: Some(state.now_ms),
+        },
     }
 }
 
@@ -212,41 +224,6 @@ pub(crate) fn conversation_mut<'a>(
 ) -> Option<&'a mut Conversation> {
     let id = ConversationId::from_channel(channel)?;
     state.conversations.get_mut(&id)
-}
-
-fn published(
-    state: &mut AppState,
-    message_id: &str,
-    result: Result<(), crate::realtime::ClientError>,
-) {
-    let Some(id) = state.unsent.get(message_id).cloned() else {
-        return;
-    };
-    let failed = result.is_err();
-    if let Some(conversation) = state.conversations.get_mut(&id)
-        && let Some(message) = conversation
-            .messages
-            .iter_mut()
-            .rev()
-            .find(|m| m.id == message_id)
-    {
-        message.delivery = match (result, message.delivery) {
-            (Ok(()), Some(Delivery::Read)) => Some(Delivery::Read),
-            (Ok(()), _) => Some(Delivery::Sent),
-            (Err(_), _) => Some(Delivery::Failed),
-        };
-    }
-    if failed {
-        state.notice = Some("A reply was refused; it stays unsent — r to retry".to_owned());
-        // Not answered after all: the customer is waiting again since their first
-        // message after the last reply that did go out.
-        if let Some(conversation) = state.conversations.get_mut(&id) {
-            conversation.waiting_since_ms =
-                super::conversation::waiting_since(&conversation.messages);
-        }
-    } else {
-        state.unsent.remove(message_id);
-    }
 }
 
 /// Rings at most every few seconds, and only when enabled.

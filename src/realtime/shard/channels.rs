@@ -10,7 +10,7 @@ use crate::realtime::types::{ClientError, InboundMessage, NetEvent};
 use crate::rest::{HistoryQuery, RestClient, RestError};
 
 use super::timers::Timer;
-use super::{Internal, Pending, PendingReply, Shard, presence_frame};
+use super::{Internal, Pending, PendingReply, Shard, ShardReport, presence_frame};
 
 impl Shard {
     pub(super) async fn for_each_channel(&mut self, input: ChannelInput) {
@@ -30,9 +30,12 @@ impl Shard {
             for waiter in slot.waiters {
                 let _ = waiter.send(Err(ClientError::Closed));
             }
-            if let Some(pool) = self.pool.upgrade() {
-                pool.relocate(self.index, channel, self.channels.len(), slot.entered);
-            }
+            let _ = self.reports.send(ShardReport::ChannelLimit {
+                shard: self.index,
+                channel: channel.to_owned(),
+                holding: self.channels.len(),
+                entered: slot.entered,
+            });
             return;
         }
         self.channel(channel, ChannelInput::Error(error)).await;
@@ -237,4 +240,86 @@ async fn history_since(
     let mut collected = rest.all_pages(page).await?;
     collected.reverse();
     Ok(collected)
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::sync::oneshot;
+
+    use super::super::ShardCommand;
+    use super::super::testing::Harness;
+    use super::ShardReport;
+    use crate::protocol::{Action, ErrorInfo, ProtocolMessage};
+    use crate::realtime::channel::ChannelState;
+    use crate::realtime::types::{ClientError, NetEvent};
+
+    fn channel_error(channel: &str, code: u32) -> ProtocolMessage {
+        let mut frame = ProtocolMessage::new(Action::Error).with_channel(channel);
+        frame.error = Some(ErrorInfo::new(code, 400, "refused"));
+        frame
+    }
+
+    fn channel_states(events: &[NetEvent]) -> Vec<ChannelState> {
+        events
+            .iter()
+            .filter_map(|event| match event {
+                NetEvent::Channel { state, .. } => Some(*state),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_channel_limit_refusal_is_reported_to_the_pool_and_the_slot_let_go() {
+        let mut harness = Harness::new();
+        harness.connect("c1").await;
+        harness.attached("conversation:1").await;
+        harness.attach("conversation:2").await;
+        let (reply, waiting) = oneshot::channel();
+        harness
+            .shard
+            .command(ShardCommand::WhenAttached {
+                channel: "conversation:2".into(),
+                reply,
+            })
+            .await;
+        harness.server(channel_error("conversation:2", 90010)).await;
+        match harness.reports.try_recv() {
+            Ok(ShardReport::ChannelLimit {
+                shard,
+                channel,
+                holding,
+                ..
+            }) => assert_eq!((shard, channel.as_str(), holding), (0, "conversation:2", 1)),
+            Err(error) => panic!("no report: {error}"),
+        }
+        assert!(!harness.shard.channels.contains_key("conversation:2"));
+        assert_eq!(waiting.await.expect("answered"), Err(ClientError::Closed));
+        assert!(
+            !channel_states(&harness.events()).contains(&ChannelState::Failed),
+            "not failed: it moves to another connection"
+        );
+    }
+
+    #[tokio::test]
+    async fn rtl14_any_other_channel_error_fails_the_channel() {
+        let mut harness = Harness::new();
+        harness.connect("c1").await;
+        harness.attached("conversation:1").await;
+        harness.events();
+        harness.server(channel_error("conversation:1", 40160)).await;
+        assert_eq!(channel_states(&harness.events()), [ChannelState::Failed]);
+        assert!(harness.reports.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn rtl4_attached_from_the_server_is_reported() {
+        let mut harness = Harness::new();
+        harness.connect("c1").await;
+        harness.attached("conversation:1").await;
+        assert_eq!(
+            channel_states(&harness.events()),
+            [ChannelState::Attaching, ChannelState::Attached]
+        );
+    }
 }

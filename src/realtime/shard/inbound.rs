@@ -243,3 +243,122 @@ impl Shard {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+    use super::super::testing::{Harness, connection_states};
+    use crate::protocol::{Action, ErrorInfo, Message, ProtocolMessage};
+    use crate::realtime::ConnectionState;
+    use crate::realtime::types::{ClientError, NetEvent};
+
+    fn message_frame(channel: &str, ids: &[&str]) -> ProtocolMessage {
+        let mut frame = ProtocolMessage::new(Action::Message).with_channel(channel);
+        frame.messages = Some(
+            ids.iter()
+                .map(|id| Message {
+                    id: Some((*id).to_owned()),
+                    name: Some("message:user".to_owned()),
+                    ..Message::default()
+                })
+                .collect(),
+        );
+        frame
+    }
+
+    fn ack(action: Action, serial: i64, count: u64) -> ProtocolMessage {
+        let mut frame = ProtocolMessage::new(action);
+        frame.msg_serial = Some(serial);
+        frame.count = Some(count);
+        frame
+    }
+
+    #[tokio::test]
+    async fn rtn4b_connected_from_the_server_is_reported() {
+        let mut harness = Harness::new();
+        harness.connect("c1").await;
+        assert_eq!(
+            connection_states(&harness.events()),
+            [ConnectionState::Connecting, ConnectionState::Connected]
+        );
+    }
+
+    #[tokio::test]
+    async fn rtl7_messages_on_an_attached_channel_are_reported_once_each() {
+        let mut harness = Harness::new();
+        harness.connect("c1").await;
+        harness.attached("conversation:1").await;
+        harness.events();
+        harness
+            .server(message_frame("conversation:1", &["a", "b"]))
+            .await;
+        harness
+            .server(message_frame("conversation:1", &["b", "c"]))
+            .await;
+        let ids: Vec<String> = harness
+            .events()
+            .into_iter()
+            .filter_map(|event| match event {
+                NetEvent::Message { message, .. } => Some(message.id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ids, ["a", "b", "c"], "a repeated id is not delivered twice");
+    }
+
+    #[tokio::test]
+    async fn messages_for_a_channel_not_held_here_are_dropped() {
+        let mut harness = Harness::new();
+        harness.connect("c1").await;
+        harness.events();
+        harness
+            .server(message_frame("conversation:9", &["a"]))
+            .await;
+        assert!(harness.events().is_empty());
+    }
+
+    #[tokio::test]
+    async fn rtn7a_an_ack_resolves_what_it_covers_and_a_nack_refuses_the_rest() {
+        let mut harness = Harness::new();
+        harness.connect("c1").await;
+        harness.attached("conversation:1").await;
+        let first = harness.publish("conversation:1", "m1").await;
+        let mut second = harness.publish("conversation:1", "m2").await;
+        harness.server(ack(Action::Ack, 0, 1)).await;
+        assert!(first.await.expect("answered").is_ok());
+        assert!(second.try_recv().is_err(), "not covered by the ACK yet");
+        let mut nack = ack(Action::Nack, 1, 1);
+        nack.error = Some(ErrorInfo::new(40160, 401, "not allowed"));
+        harness.server(nack).await;
+        match second.await.expect("answered") {
+            Err(ClientError::Refused(info)) => assert_eq!(info.code, 40160),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_undecodable_frame_is_skipped_and_the_connection_stays_up() {
+        let mut harness = Harness::new();
+        harness.connect("c1").await;
+        harness.events();
+        harness
+            .shard
+            .incoming(Some(Ok(WsMessage::Text("{not json".into()))))
+            .await;
+        assert!(harness.events().is_empty());
+        assert_eq!(harness.shard.machine.state(), ConnectionState::Connected);
+    }
+
+    #[tokio::test]
+    async fn rtn15_a_closed_socket_is_a_lost_connection_not_a_closed_client() {
+        let mut harness = Harness::new();
+        harness.connect("c1").await;
+        harness.events();
+        harness.shard.incoming(None).await;
+        assert_eq!(
+            connection_states(&harness.events()),
+            [ConnectionState::Disconnected]
+        );
+    }
+}

@@ -171,3 +171,89 @@ impl Shard {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{Harness, connection_states};
+    use super::super::timers::Timer;
+    use super::super::{Internal, OpenFailure};
+    use crate::auth::TokenDetails;
+    use crate::protocol::Action;
+    use crate::realtime::ConnectionState;
+    use crate::rest::{Credential, RestError};
+    use crate::secret::Secret;
+
+    fn token(value: &str, expires_in_ms: u64) -> Credential {
+        Credential::Token(TokenDetails {
+            token: Secret::new(value),
+            key_name: None,
+            issued: crate::clock::now_ms_u64(),
+            expires: crate::clock::now_ms_u64() + expires_in_ms,
+            capability: None,
+            client_id: None,
+        })
+    }
+
+    #[tokio::test]
+    async fn rtn14d_a_socket_that_cannot_open_reports_disconnected_and_retries() {
+        let mut harness = Harness::new();
+        harness
+            .shard
+            .connection(crate::realtime::connection::Input::Connect)
+            .await;
+        harness
+            .shard
+            .internal(Internal::Opened(Err(OpenFailure::Transport(
+                "refused".into(),
+            ))))
+            .await;
+        assert_eq!(
+            connection_states(&harness.events()),
+            [ConnectionState::Connecting, ConnectionState::Disconnected]
+        );
+        assert!(harness.timers().contains(&Timer::Retry));
+    }
+
+    #[tokio::test]
+    async fn rtn22_a_renewed_token_is_sent_in_an_auth_frame_while_connected() {
+        let mut harness = Harness::new();
+        harness.connect("c1").await;
+        harness.sent();
+        harness
+            .shard
+            .internal(Internal::Renewed(Ok(token("fresh-token", 3_600_000))))
+            .await;
+        let frames = harness.sent();
+        let auth: Vec<String> = frames
+            .iter()
+            .filter(|frame| frame.action == Action::Auth)
+            .filter_map(|frame| frame.auth.as_ref().map(|a| a.access_token.clone()))
+            .collect();
+        assert_eq!(auth, ["fresh-token"]);
+        assert!(
+            harness.timers().contains(&Timer::Renew),
+            "the next renewal is planned"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_renewal_is_tried_again_later_not_at_once() {
+        let mut harness = Harness::new();
+        harness.connect("c1").await;
+        harness.shard.renewing = true;
+        harness
+            .shard
+            .internal(Internal::Renewed(Err(RestError::Network(
+                "no answer".into(),
+            ))))
+            .await;
+        assert!(!harness.shard.renewing);
+        assert!(harness.timers().contains(&Timer::Renew));
+        assert!(
+            harness
+                .sent()
+                .iter()
+                .all(|frame| frame.action != Action::Auth)
+        );
+    }
+}

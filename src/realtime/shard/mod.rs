@@ -18,10 +18,12 @@ mod inbound;
 mod lifecycle;
 mod outbound;
 mod socket;
+#[cfg(test)]
+mod testing;
 mod timers;
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -33,7 +35,6 @@ use crate::protocol::{
 };
 use crate::realtime::channel::{AttachOptions, ChannelMachine, RecentIds};
 use crate::realtime::connection::{ConnectionMachine, ConnectionState, Input};
-use crate::realtime::pool::PoolShared;
 use crate::realtime::presence::PresenceMap;
 use crate::realtime::types::{
     ClientError, ClientOptions, InboundMessage, NetEvent, PresenceData, PublishAck,
@@ -76,6 +77,18 @@ pub(crate) enum ShardCommand {
     },
     Close {
         reply: oneshot::Sender<()>,
+    },
+}
+
+/// What a shard tells the pool; the pool decides what follows.
+pub(crate) enum ShardReport {
+    /// The server refused `channel` for this connection's channel limit (90010), with
+    /// `holding` channels still attached here.
+    ChannelLimit {
+        shard: usize,
+        channel: String,
+        holding: usize,
+        entered: Option<EnteredAs>,
     },
 }
 
@@ -136,7 +149,7 @@ pub(crate) struct Shard {
     options: Arc<ClientOptions>,
     rest: RestClient,
     events: mpsc::Sender<NetEvent>,
-    pool: Weak<PoolShared>,
+    reports: mpsc::UnboundedSender<ShardReport>,
     machine: ConnectionMachine,
     channels: HashMap<String, Slot>,
     socket: Option<Socket>,
@@ -155,6 +168,9 @@ pub(crate) struct Shard {
     /// flood of them costs one request to the auth server, not one each.
     renewing: bool,
     closing_replies: Vec<oneshot::Sender<()>>,
+    /// Every frame sent, for the parts' unit tests.
+    #[cfg(test)]
+    sent: Vec<ProtocolMessage>,
 }
 
 /// The soonest a renewal follows the last one: a token that arrives already expired (a
@@ -167,7 +183,7 @@ impl Shard {
         options: Arc<ClientOptions>,
         rest: RestClient,
         events: mpsc::Sender<NetEvent>,
-        pool: Weak<PoolShared>,
+        reports: mpsc::UnboundedSender<ShardReport>,
     ) -> Self {
         let (internal_tx, internal_rx) = mpsc::unbounded_channel();
         Self {
@@ -176,7 +192,7 @@ impl Shard {
             options,
             rest,
             events,
-            pool,
+            reports,
             channels: HashMap::new(),
             socket: None,
             credential: None,
@@ -190,6 +206,8 @@ impl Shard {
             opening: None,
             renewing: false,
             closing_replies: Vec::new(),
+            #[cfg(test)]
+            sent: Vec::new(),
         }
     }
 

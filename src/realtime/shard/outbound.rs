@@ -152,6 +152,8 @@ impl Shard {
     }
 
     pub(super) async fn send(&mut self, frame: &ProtocolMessage) {
+        #[cfg(test)]
+        self.sent.push(frame.clone());
         let Some(socket) = self.socket.as_mut() else {
             return;
         };
@@ -166,5 +168,80 @@ impl Shard {
     pub(super) async fn emit(&mut self, event: NetEvent) {
         // The application dropped its receiver: nothing to report to, keep serving.
         let _ = self.events.send(event).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::Harness;
+    use crate::protocol::{Action, ErrorInfo};
+    use crate::realtime::connection::Input;
+    use crate::realtime::types::ClientError;
+
+    fn message_serials(harness: &mut Harness) -> Vec<Option<i64>> {
+        harness
+            .sent()
+            .into_iter()
+            .filter(|frame| frame.action == Action::Message)
+            .map(|frame| frame.msg_serial)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn rtl6c2_publishes_while_connecting_are_queued_then_sent_in_order() {
+        let mut harness = Harness::new();
+        harness.shard.connection(Input::Connect).await;
+        let _first = harness.publish("conversation:1", "m1").await;
+        let _second = harness.publish("conversation:1", "m2").await;
+        assert!(message_serials(&mut harness).is_empty(), "nothing sent yet");
+        harness.server(super::super::testing::connected("c1")).await;
+        assert_eq!(message_serials(&mut harness), [Some(0), Some(1)]);
+    }
+
+    #[tokio::test]
+    async fn rtn19a_unacknowledged_publishes_go_again_after_a_new_connection() {
+        let mut harness = Harness::new();
+        harness.connect("c1").await;
+        let _pending = harness.publish("conversation:1", "m1").await;
+        let _second = harness.publish("conversation:1", "m2").await;
+        assert_eq!(message_serials(&mut harness), [Some(0), Some(1)]);
+        harness
+            .shard
+            .connection(Input::Lost(ErrorInfo::new(80003, 400, "dropped")))
+            .await;
+        harness.shard.connection(Input::RetryDue).await;
+        harness.server(super::super::testing::connected("c2")).await;
+        assert_eq!(
+            message_serials(&mut harness),
+            [Some(0), Some(1)],
+            "renumbered from zero on a new connection, same order"
+        );
+    }
+
+    #[tokio::test]
+    async fn rtl6c4_a_publish_on_a_failed_connection_is_refused_at_once() {
+        let mut harness = Harness::new();
+        harness.connect("c1").await;
+        harness
+            .shard
+            .connection(Input::Error(ErrorInfo::new(40100, 401, "fatal")))
+            .await;
+        let outcome = harness.publish("conversation:1", "m1").await;
+        match outcome.await.expect("answered") {
+            Err(ClientError::Refused(info)) => assert_eq!(info.code, 80000),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn rtl4c_attach_sends_one_attach_frame() {
+        let mut harness = Harness::new();
+        harness.connect("c1").await;
+        harness.sent();
+        harness.attach("conversation:1").await;
+        let frames = harness.sent();
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].action, Action::Attach);
+        assert_eq!(frames[0].channel.as_deref(), Some("conversation:1"));
     }
 }

@@ -1,71 +1,70 @@
-//! The screen-reader mode: no alternate screen, no boxes, no redrawing. Events arrive as
-//! one labelled line each, commands are typed at a prompt, and the state underneath is the
-//! same as the full-screen dashboard's (same reducer, same effects).
+//! The screen-reader front end: no alternate screen, no boxes, no redrawing. Events arrive
+//! as one labelled line each, commands are typed at a prompt, and the session underneath
+//! is the full-screen dashboard's (same loop, same parsed actions, same reducer).
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, BufReader, Lines, Stdin};
 
+use crate::app::action::{Action, Command};
+use crate::app::conversation::Delivery;
+use crate::app::state::{AppState, Popup};
 use crate::protocol::events::ConversationId;
 use crate::store::Store;
 use crate::ui::connection_words;
 use crate::ui::spoken::{event_line, inbox_line, message_line};
 
-use super::action::{Action, Command};
-use super::conversation::Delivery;
-use super::run::{DashboardOptions, Session};
-use super::state::Popup;
+use super::session::{FrontEnd, Session};
+use super::{DashboardOptions, RunError};
 
 const HELP: &str = "Commands: list (l) the conversations, most urgent first; open (o) N, by list number or conversation id; \
 urgent (u) opens the most urgent; history (h) [N] reads the last messages; reply (r) TEXT sends a reply (\\n for a new line, /code for a canned reply); \
 suggestions (s) lists quick replies; use N puts quick reply N in the draft; send sends the draft; quit (q).";
 
-pub async fn run(options: DashboardOptions, store: Store) -> Result<(), super::RunError> {
-    let mut session = Session::start(&options, store)?;
-    let mut out = std::io::stdout();
+pub async fn run(options: DashboardOptions, store: Store) -> Result<(), RunError> {
+    let session = Session::start(&options, store)?;
+    let mut speech = Speech {
+        out: std::io::stdout(),
+        lines: BufReader::new(tokio::io::stdin()).lines(),
+        spoken: Spoken::default(),
+    };
     say(
-        &mut out,
+        &mut speech.out,
         "brokerdash, screen-reader mode: one line per event, newest last. Type help for commands.",
     );
-    let mut lines = BufReader::new(tokio::io::stdin()).lines();
-    let mut clock = tokio::time::interval(Duration::from_secs(1));
-    let mut spoken = Spoken::default();
-    loop {
-        tokio::select! {
-            line = lines.next_line() => match line {
-                Ok(Some(line)) => {
-                    command(&mut session, &mut out, line.trim());
-                    if session.state.quit {
-                        break;
-                    }
-                }
-                // End of input (stdin closed): leave as `quit` would.
-                Ok(None) | Err(_) => break,
-            },
-            event = session.net.recv() => match event {
-                Some(event) => {
-                    session.executor.on_network(&event, &mut session.state);
-                    session.apply(Action::Net(event.clone()));
-                    if let Some(line) = event_line(&session.state, &event) {
-                        say(&mut out, &line);
-                    }
-                }
-                None => break,
-            },
-            Some(action) = session.results.recv() => session.apply(action),
-            Some(outcome) = session.outcomes.recv() => {
-                if let Some(action) = session.executor.settle(outcome) {
-                    session.apply(action);
-                }
-            }
-            _ = clock.tick() => session.apply(Action::Tick { now_ms: crate::clock::now_ms() }),
-        }
-        spoken.changes(&session, &mut out);
+    session.run(&mut speech).await
+}
+
+struct Speech {
+    out: std::io::Stdout,
+    lines: Lines<BufReader<Stdin>>,
+    spoken: Spoken,
+}
+
+impl FrontEnd for Speech {
+    type Input = String;
+
+    async fn next_input(&mut self) -> Result<Option<String>, RunError> {
+        // End of input (stdin closed) or an unreadable line: leave as `quit` would.
+        Ok(self.lines.next_line().await.ok().flatten())
     }
-    session.client.close().await;
-    Ok(())
+
+    fn on_input(&mut self, session: &mut Session, line: String) -> Result<(), RunError> {
+        command(session, &mut self.out, line.trim());
+        Ok(())
+    }
+
+    fn heard(&mut self, state: &AppState, action: &Action) {
+        if let Some(line) = event_line(state, action) {
+            say(&mut self.out, &line);
+        }
+    }
+
+    fn after(&mut self, state: &mut AppState) -> Result<(), RunError> {
+        self.spoken.changes(state, &mut self.out);
+        Ok(())
+    }
 }
 
 fn say(out: &mut std::io::Stdout, line: &str) {
@@ -82,8 +81,7 @@ struct Spoken {
 }
 
 impl Spoken {
-    fn changes(&mut self, session: &Session, out: &mut std::io::Stdout) {
-        let state = &session.state;
+    fn changes(&mut self, state: &AppState, out: &mut std::io::Stdout) {
         let (words, _) = connection_words(state);
         if words != self.connection {
             say(out, &format!("Connection {words}"));
@@ -215,7 +213,7 @@ fn command(session: &mut Session, out: &mut std::io::Stdout, line: &str) {
         "quit" | "q" => {
             session.apply(Action::Command(Command::Quit));
             if session.state.popup == Some(Popup::ConfirmQuit) {
-                let unsent = session.state.unsent.len();
+                let unsent = session.state.outbox.len();
                 say(
                     out,
                     &format!(
@@ -238,9 +236,9 @@ fn send(session: &mut Session, out: &mut std::io::Stdout) {
         say(out, "The draft is empty.");
         return;
     }
-    let before = session.state.unsent.len();
+    let before = session.state.outbox.len();
     session.apply(Action::Command(Command::Send));
-    if session.state.unsent.len() > before {
+    if session.state.outbox.len() > before {
         say(out, "Reply sending.");
     } else {
         // `/code` expanded into the draft rather than sending.

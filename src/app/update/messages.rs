@@ -1,0 +1,304 @@
+//! Conversation events into conversations: live (they may count as unread, start or end
+//! the customer's wait, ring, raise the SLA) or from history (stored quietly).
+
+use serde_json::Value;
+
+use crate::protocol::events::{Actor, ConversationEvent};
+use crate::sanitize::{clean_block_owned, clean_line};
+
+use super::super::action::Incoming;
+use super::super::conversation::{
+    ChatMessage, Conversation, Delivery, Sender, Sla, SlaLevel, Typing, waiting_since,
+};
+use super::super::effect::Effect;
+use super::super::state::AppState;
+use super::net::send_read_receipt;
+use super::{bell, ensure_conversation, replies};
+
+/// What a live event did, beyond the conversation itself.
+#[derive(Default)]
+struct Outcome {
+    ring: bool,
+    customer_wrote: bool,
+    /// Our own reply, back from the channel.
+    echoed: Option<String>,
+}
+
+pub(super) fn live(state: &mut AppState, incoming: Incoming, effects: &mut Vec<Effect>) {
+    let Some(id) = ensure_conversation(state, &incoming.channel, effects) else {
+        return;
+    };
+    let on_screen = state.open.as_ref() == Some(&id);
+    let me = state.me.broker_id.clone();
+    let now = state.now_ms;
+    let at_ms = incoming.at_ms.unwrap_or(now);
+    let Some(conversation) = state.conversations.get_mut(&id) else {
+        return;
+    };
+    let mut outcome = Outcome::default();
+    match incoming.event {
+        ConversationEvent::UserMessage {
+            message_id,
+            content,
+        } => {
+            outcome.customer_wrote = customer_message(
+                conversation,
+                ChatMessage {
+                    id: message_id,
+                    sender: Sender::Customer,
+                    text: clean_block_owned(content),
+                    at_ms,
+                    delivery: None,
+                },
+                on_screen,
+            );
+            outcome.ring = outcome.customer_wrote && !on_screen;
+        }
+        ConversationEvent::AiMessage {
+            message_id,
+            content,
+            persona,
+            ..
+        } => {
+            let persona = persona.map(|p| clean_line(&p));
+            if persona.is_some() {
+                conversation.persona.clone_from(&persona);
+            }
+            conversation.typing = None;
+            let fresh = conversation.insert(ChatMessage {
+                id: message_id,
+                sender: Sender::Ai { persona },
+                text: clean_block_owned(content),
+                at_ms,
+                delivery: None,
+            });
+            if fresh && !on_screen {
+                conversation.unread += 1;
+            }
+        }
+        ConversationEvent::BrokerMessage {
+            message_id,
+            content,
+            broker_id,
+            broker_name,
+        } => {
+            // A human answered: the customer is no longer waiting and the SLA clears.
+            conversation.waiting_since_ms = None;
+            conversation.sla = None;
+            let mine = broker_id == me;
+            conversation.insert_or_confirm(broker_reply(
+                message_id.clone(),
+                content,
+                broker_id,
+                broker_name,
+                mine,
+                at_ms,
+            ));
+            outcome.echoed = mine.then_some(message_id);
+        }
+        ConversationEvent::Typing {
+            started,
+            actor,
+            broker_id,
+        } => {
+            let mine = actor == Actor::Broker && broker_id.as_deref() == Some(me.as_str());
+            if !mine {
+                conversation.typing = started.then_some(Typing {
+                    actor,
+                    since_ms: now,
+                });
+            }
+        }
+        ConversationEvent::Read {
+            message_id, actor, ..
+        } => {
+            if actor == Actor::Customer {
+                conversation.read_up_to(&message_id);
+            }
+        }
+        ConversationEvent::Sla {
+            violation,
+            threshold_ms,
+            actual_ms,
+            ..
+        } => {
+            if conversation.sla_applies() {
+                let level = if violation {
+                    SlaLevel::Breach
+                } else {
+                    SlaLevel::Warning
+                };
+                conversation.raise_sla(Sla {
+                    level,
+                    threshold_ms,
+                    actual_ms,
+                    received_ms: now,
+                });
+                outcome.ring = violation;
+            }
+        }
+        ConversationEvent::SuggestionSelected { .. } => {}
+        ConversationEvent::Unknown { name, data } => {
+            let text = format!(
+                "Unknown event {}: {}",
+                clean_line(&name),
+                clean_line(&preview_json(&data))
+            );
+            conversation.odd_event(incoming.wire_id, text, at_ms);
+        }
+        ConversationEvent::Malformed { name, problem, .. } => {
+            let text = format!(
+                "Unreadable {} event: {}",
+                clean_line(&name),
+                clean_line(&problem)
+            );
+            conversation.odd_event(incoming.wire_id, text, at_ms);
+        }
+    }
+    after_live(state, outcome, on_screen, effects);
+    state.reposition(&id);
+}
+
+/// A customer's message: returns whether it was new (so they wrote, and now wait).
+fn customer_message(
+    conversation: &mut Conversation,
+    message: ChatMessage,
+    on_screen: bool,
+) -> bool {
+    let at_ms = message.at_ms;
+    if !conversation.insert(message) {
+        return false;
+    }
+    conversation.waiting_since_ms.get_or_insert(at_ms);
+    conversation.typing = None;
+    if on_screen {
+        if conversation.scroll.from_bottom > 0 {
+            conversation.scroll.new_below += 1;
+        }
+    } else {
+        conversation.unread += 1;
+    }
+    true
+}
+
+fn broker_reply(
+    message_id: String,
+    content: String,
+    broker_id: String,
+    broker_name: Option<String>,
+    mine: bool,
+    at_ms: i64,
+) -> ChatMessage {
+    let (sender, delivery) = if mine {
+        (Sender::Me, Some(Delivery::Sent))
+    } else {
+        let sender = Sender::Broker {
+            id: clean_line(&broker_id),
+            name: broker_name.map(|n| clean_line(&n)),
+        };
+        (sender, None)
+    };
+    ChatMessage {
+        id: message_id,
+        sender,
+        text: clean_block_owned(content),
+        at_ms,
+        delivery,
+    }
+}
+
+fn after_live(state: &mut AppState, outcome: Outcome, on_screen: bool, effects: &mut Vec<Effect>) {
+    if let Some(message_id) = outcome.echoed {
+        replies::echoed(state, &message_id, effects);
+    }
+    if outcome.ring {
+        bell(state, effects);
+    }
+    if outcome.customer_wrote && on_screen {
+        send_read_receipt(state, effects);
+        super::commands::request_suggestions(state, effects);
+    }
+}
+
+fn preview_json(data: &Value) -> String {
+    let text = data.to_string();
+    if text.chars().count() > 80 {
+        format!("{}…", text.chars().take(80).collect::<String>())
+    } else {
+        text
+    }
+}
+
+/// History (recent on open, or older when scrolling up): stored without counting unread
+/// or ringing; waiting state is rebuilt from it when it is the recent page.
+pub(super) fn history(
+    state: &mut AppState,
+    channel: &str,
+    messages: Vec<Incoming>,
+    older: bool,
+    complete: bool,
+    effects: &mut Vec<Effect>,
+) {
+    let Some(id) = ensure_conversation(state, channel, effects) else {
+        return;
+    };
+    let me = state.me.broker_id.clone();
+    let Some(conversation) = state.conversations.get_mut(&id) else {
+        return;
+    };
+    conversation.loading_older = false;
+    if older {
+        conversation.history_exhausted = complete;
+    }
+    for incoming in messages {
+        let at_ms = incoming.at_ms.unwrap_or(0);
+        let entry = match incoming.event {
+            ConversationEvent::UserMessage {
+                message_id,
+                content,
+            } => ChatMessage {
+                id: message_id,
+                sender: Sender::Customer,
+                text: clean_block_owned(content),
+                at_ms,
+                delivery: None,
+            },
+            ConversationEvent::AiMessage {
+                message_id,
+                content,
+                persona,
+                ..
+            } => {
+                let persona = persona.map(|p| clean_line(&p));
+                if conversation.persona.is_none() {
+                    conversation.persona.clone_from(&persona);
+                }
+                ChatMessage {
+                    id: message_id,
+                    sender: Sender::Ai { persona },
+                    text: clean_block_owned(content),
+                    at_ms,
+                    delivery: None,
+                }
+            }
+            ConversationEvent::BrokerMessage {
+                message_id,
+                content,
+                broker_id,
+                broker_name,
+            } => {
+                let mine = broker_id == me;
+                broker_reply(message_id, content, broker_id, broker_name, mine, at_ms)
+            }
+            _ => continue,
+        };
+        conversation.insert(entry);
+    }
+    if !older && conversation.waiting_since_ms.is_none() {
+        conversation.waiting_since_ms = waiting_since(&conversation.messages);
+    }
+    state.reorder();
+    if state.open.as_ref() == Some(&id) {
+        send_read_receipt(state, effects);
+    }
+}

@@ -1,0 +1,46 @@
+//! The dashboard's two front ends, full screen (`screen`) and screen reader (`speech`),
+//! on one session loop (`session`): the network, effect results and the clock become
+//! actions once; each front end sees every action and the state after it, and brings its
+//! own input (keys or typed commands) and output (frames or lines).
+//!
+//! This sits above `app` (state and reducer), `ui` (drawing and words) and `input` (keys).
+
+mod executor;
+pub mod screen;
+mod session;
+pub mod speech;
+
+use std::collections::BTreeMap;
+
+use url::Url;
+
+use crate::app::state::Identity;
+use crate::config::theme::Theme;
+use crate::input::Keymap;
+use crate::realtime::ClientOptions;
+
+pub struct DashboardOptions {
+    pub client: ClientOptions,
+    pub identity: Identity,
+    pub channels: Vec<String>,
+    pub read_only: bool,
+    pub theme: Theme,
+    pub bell: bool,
+    pub canned: BTreeMap<String, String>,
+    pub keymap: Keymap,
+    /// Where the web app serves quick suggestions.
+    pub suggestions_base: Url,
+}
+
+/// Why a front end (the dashboard or the screen-reader mode) could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot read the outbox: {0}")]
+    Outbox(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Terminal(#[from] crate::terminal::TerminalError),
+    #[error("cannot read the keyboard: {0}")]
+    Keyboard(std::io::Error),
+    #[error("cannot draw: {0}")]
+    Draw(std::io::Error),
+}

@@ -1,0 +1,150 @@
+//! The conversation vocabulary shared with the web app (the README's event table), parsed
+//! exactly once from a message's name and decoded data. Nothing past this point matches on
+//! event-name strings. An unknown name or a payload missing what its name promises becomes a
+//! typed variant that keeps what arrived, so it can be shown, not lost.
+
+mod parse;
+mod wire;
+
+use std::fmt;
+
+use serde_json::Value;
+
+pub const CHANNEL_PREFIX: &str = "conversation:";
+
+/// The `{conversationId}` of a `conversation:{conversationId}` channel.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConversationId(String);
+
+impl ConversationId {
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    pub fn from_channel(channel: &str) -> Option<Self> {
+        channel
+            .strip_prefix(CHANNEL_PREFIX)
+            .filter(|id| !id.is_empty())
+            .map(|id| Self(id.to_owned()))
+    }
+
+    pub fn channel(&self) -> String {
+        format!("{CHANNEL_PREFIX}{}", self.0)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ConversationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    Customer,
+    Broker,
+    Ai,
+}
+
+impl Actor {
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "customer" | "user" => Some(Self::Customer),
+            "broker" => Some(Self::Broker),
+            "ai" => Some(Self::Ai),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Customer => "customer",
+            Self::Broker => "broker",
+            Self::Ai => "ai",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Warning,
+    Critical,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConversationEvent {
+    UserMessage {
+        message_id: String,
+        content: String,
+    },
+    AiMessage {
+        message_id: String,
+        content: String,
+        persona: Option<String>,
+        queue_duration_ms: Option<u64>,
+        ai_duration_ms: Option<u64>,
+    },
+    BrokerMessage {
+        message_id: String,
+        content: String,
+        broker_id: String,
+        broker_name: Option<String>,
+    },
+    Typing {
+        started: bool,
+        actor: Actor,
+        broker_id: Option<String>,
+    },
+    Read {
+        message_id: String,
+        read_at: Option<i64>,
+        actor: Actor,
+        /// Who read, when a broker did.
+        broker_id: Option<String>,
+    },
+    Sla {
+        violation: bool,
+        threshold_ms: u64,
+        actual_ms: u64,
+        severity: Severity,
+    },
+    SuggestionSelected {
+        suggestion: String,
+        persona: Option<String>,
+    },
+    /// A name outside the vocabulary, with its payload as it arrived.
+    Unknown {
+        name: String,
+        data: Value,
+    },
+    /// A known name whose payload lacks what the name promises.
+    Malformed {
+        name: String,
+        data: Value,
+        problem: String,
+    },
+}
+
+/// The end of the year 9999 in ms since the epoch. Times and durations from the wire are
+/// remote input: outside 0 to this they are ignored, so arithmetic on them (waiting times,
+/// deadlines) can never overflow.
+pub const LATEST_PLAUSIBLE_MS: i64 = 253_402_300_799_999;
+
+/// A remote time (ms since epoch) when it is plausible.
+pub fn plausible_ms(ms: i64) -> Option<i64> {
+    (0..=LATEST_PLAUSIBLE_MS).contains(&ms).then_some(ms)
+}
+
+/// Every event carries `timestamp` (ms since epoch) from its publisher.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimedEvent {
+    pub event: ConversationEvent,
+    pub timestamp: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests;

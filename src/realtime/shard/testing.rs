@@ -1,0 +1,141 @@
+//! A shard without a socket, for the unit tests of its parts: frames go in as if from the
+//! server, what it would send is recorded, its events and reports are read back.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use url::Url;
+
+use crate::protocol::{Action, ConnectionDetails, Message, ProtocolMessage};
+use crate::realtime::channel::AttachOptions;
+use crate::realtime::connection::Input;
+use crate::realtime::types::{ClientError, ClientOptions, NetEvent, PublishAck};
+use crate::rest::AuthConfig;
+
+use super::timers::Timer;
+use super::{Shard, ShardCommand, ShardReport};
+
+pub(super) struct Harness {
+    pub shard: Shard,
+    pub events: mpsc::Receiver<NetEvent>,
+    pub reports: mpsc::UnboundedReceiver<ShardReport>,
+}
+
+pub(super) type PublishOutcome = oneshot::Receiver<Result<PublishAck, ClientError>>;
+
+impl Harness {
+    /// A shard whose own attempts to open a socket go nowhere (nothing listens on port 9
+    /// of loopback); the tests play the server.
+    pub fn new() -> Self {
+        let key = "app.key:secret".parse().expect("a key");
+        let endpoint = Url::parse("http://127.0.0.1:9").expect("a URL");
+        let options = ClientOptions::new(
+            endpoint,
+            AuthConfig::Key {
+                key,
+                use_tokens: false,
+                token_ttl_ms: None,
+            },
+        );
+        let rest = options.rest_client();
+        let (events_tx, events) = mpsc::channel(1024);
+        let (reports_tx, reports) = mpsc::unbounded_channel();
+        let shard = Shard::new(0, Arc::new(options), rest, events_tx, reports_tx);
+        Self {
+            shard,
+            events,
+            reports,
+        }
+    }
+
+    /// Connecting, then the server's CONNECTED with this connection id.
+    pub async fn connect(&mut self, connection_id: &str) {
+        self.shard.connection(Input::Connect).await;
+        self.server(connected(connection_id)).await;
+    }
+
+    pub async fn server(&mut self, frame: ProtocolMessage) {
+        self.shard.frame(frame).await;
+    }
+
+    pub async fn attach(&mut self, channel: &str) {
+        self.shard
+            .command(ShardCommand::Attach {
+                channel: channel.to_owned(),
+                options: AttachOptions::default(),
+                entered: None,
+            })
+            .await;
+    }
+
+    /// Attached, as the server confirms it.
+    pub async fn attached(&mut self, channel: &str) {
+        self.attach(channel).await;
+        self.server(ProtocolMessage::new(Action::Attached).with_channel(channel))
+            .await;
+    }
+
+    pub async fn publish(&mut self, channel: &str, id: &str) -> PublishOutcome {
+        let (reply, outcome) = oneshot::channel();
+        let message = Message {
+            id: Some(id.to_owned()),
+            name: Some("message:broker".to_owned()),
+            ..Message::default()
+        };
+        self.shard
+            .command(ShardCommand::Publish {
+                channel: channel.to_owned(),
+                messages: vec![message],
+                reply,
+            })
+            .await;
+        outcome
+    }
+
+    /// Everything reported so far.
+    pub fn events(&mut self) -> Vec<NetEvent> {
+        let mut events = Vec::new();
+        while let Ok(event) = self.events.try_recv() {
+            events.push(event);
+        }
+        events
+    }
+
+    /// Every frame the shard sent (or would have, with a socket) since the last call.
+    pub fn sent(&mut self) -> Vec<ProtocolMessage> {
+        std::mem::take(&mut self.shard.sent)
+    }
+
+    /// The timers set, soonest first.
+    pub fn timers(&mut self) -> Vec<Timer> {
+        let mut timers = Vec::new();
+        let horizon = Instant::now() + std::time::Duration::from_secs(86_400 * 400);
+        while let Some(timer) = self.shard.timers.pop_due(horizon) {
+            timers.push(timer);
+        }
+        timers
+    }
+}
+
+pub(super) fn connected(connection_id: &str) -> ProtocolMessage {
+    let mut frame = ProtocolMessage::new(Action::Connected);
+    frame.connection_id = Some(connection_id.to_owned());
+    frame.connection_details = Some(ConnectionDetails {
+        connection_key: Some(format!("{connection_id}-key")),
+        connection_state_ttl: Some(120_000),
+        max_idle_interval: Some(15_000),
+        ..ConnectionDetails::default()
+    });
+    frame
+}
+
+pub(super) fn connection_states(events: &[NetEvent]) -> Vec<crate::realtime::ConnectionState> {
+    events
+        .iter()
+        .filter_map(|event| match event {
+            NetEvent::Connection { state, .. } => Some(*state),
+            _ => None,
+        })
+        .collect()
+}
