@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use brokerdash::hub::{self, HubConfig};
-use brokerdash::protocol::{Action, Message, ProtocolMessage, flags};
+use brokerdash::protocol::{Message, ProtocolAction, ProtocolMessage, flags};
 use common::{Client, FrameSender, Incoming, PROMPT};
 use futures_util::StreamExt;
 use tokio::runtime::{Builder, Runtime};
@@ -265,7 +265,7 @@ async fn subscribe(addr: SocketAddr, subscriber: u64, shared: Arc<Shared>) -> Ar
     let mut client = Client::connect(addr, &[]).await;
     let group = subscriber % GROUPS;
     for offset in 0..CHANNELS_PER_SUBSCRIBER {
-        let mut attach = ProtocolMessage::new(Action::Attach)
+        let mut attach = ProtocolMessage::new(ProtocolAction::Attach)
             .with_channel(channel_name(group * CHANNELS_PER_SUBSCRIBER + offset));
         attach.flags = Some(flags::SUBSCRIBE);
         client.tx.send(&attach).await;
@@ -273,8 +273,8 @@ async fn subscribe(addr: SocketAddr, subscriber: u64, shared: Arc<Shared>) -> Ar
     let mut attached = 0;
     while attached < CHANNELS_PER_SUBSCRIBER {
         let frame = client.rx.next_frame(PROMPT).await;
-        assert_ne!(frame.action, Action::Error, "{:?}", frame.error);
-        if frame.action == Action::Attached {
+        assert_ne!(frame.action, ProtocolAction::Error, "{:?}", frame.error);
+        if frame.action == ProtocolAction::Attached {
             attached += 1;
         }
     }
@@ -336,8 +336,8 @@ impl Publisher {
             while let Some(Incoming::Frame(frame)) = rx.next(Duration::from_secs(3600)).await {
                 let count = frame.count.unwrap_or(1);
                 match frame.action {
-                    Action::Ack => acks.fetch_add(count, Ordering::Relaxed),
-                    Action::Nack => nacks.fetch_add(count, Ordering::Relaxed),
+                    ProtocolAction::Ack => acks.fetch_add(count, Ordering::Relaxed),
+                    ProtocolAction::Nack => nacks.fetch_add(count, Ordering::Relaxed),
                     _ => continue,
                 };
                 released.add_permits(count as usize);

@@ -58,46 +58,28 @@ pub async fn run(
                 None => break,
             },
         };
-        match &event {
-            NetEvent::Message {
-                channel, message, ..
-            } if channel == LIFECYCLE_CHANNEL => {
-                if let Some(opened) = opened_channel(channel, message).filter(|_| discovering) {
-                    client.attach(&opened, AttachOptions::default());
-                }
-                continue;
+        if let NetEvent::Message {
+            channel, message, ..
+        } = &event
+            && channel == LIFECYCLE_CHANNEL
+        {
+            if let Some(opened) = opened_channel(channel, message).filter(|_| discovering) {
+                client.attach(&opened, AttachOptions::default());
             }
-            NetEvent::Connection { state, reason, .. } => {
-                let reason = reason
-                    .as_ref()
-                    .map(|r| format!(": {}", clean_line(&r.to_string())))
-                    .unwrap_or_default();
-                let _ = writeln!(stderr, "connection {}{reason}", state.as_str());
-                if *state == crate::realtime::ConnectionState::Failed {
-                    client.close().await;
-                    return Err(TailError::ConnectionFailed(reason));
-                }
-                continue;
-            }
-            NetEvent::Channel {
-                channel,
-                state,
+            continue;
+        }
+        if let Some(line) = state_line(&event) {
+            let _ = writeln!(stderr, "{line}");
+            if let NetEvent::Connection {
+                state: crate::realtime::ConnectionState::Failed,
                 reason,
                 ..
-            } => {
-                let reason = reason
-                    .as_ref()
-                    .map(|r| format!(": {}", clean_line(&r.to_string())))
-                    .unwrap_or_default();
-                let _ = writeln!(
-                    stderr,
-                    "channel {} {}{reason}",
-                    clean_line(channel),
-                    state.as_str()
-                );
-                continue;
+            } = &event
+            {
+                client.close().await;
+                return Err(TailError::ConnectionFailed(reason_words(reason.as_ref())));
             }
-            _ => {}
+            continue;
         }
         let line = if tail.jsonl {
             json_line(&event)
@@ -111,6 +93,36 @@ pub async fn run(
     }
     client.close().await;
     Ok(())
+}
+
+/// ": the reason", cleaned, or nothing.
+fn reason_words(reason: Option<&crate::protocol::ErrorInfo>) -> String {
+    reason
+        .map(|r| format!(": {}", clean_line(&r.to_string())))
+        .unwrap_or_default()
+}
+
+/// Connection and channel changes, in words for stderr.
+fn state_line(event: &NetEvent) -> Option<String> {
+    match event {
+        NetEvent::Connection { state, reason, .. } => Some(format!(
+            "connection {}{}",
+            state.as_str(),
+            reason_words(reason.as_ref())
+        )),
+        NetEvent::Channel {
+            channel,
+            state,
+            reason,
+            ..
+        } => Some(format!(
+            "channel {} {}{}",
+            clean_line(channel),
+            state.as_str(),
+            reason_words(reason.as_ref())
+        )),
+        _ => None,
+    }
 }
 
 pub fn json_line(event: &NetEvent) -> Option<String> {

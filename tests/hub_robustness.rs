@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use brokerdash::auth::{ApiKey, TokenDetails, TokenParams, TokenRequest, new_nonce};
 use brokerdash::hub::{DEVELOPMENT_KEY, HubConfig, RunningHub};
 use brokerdash::protocol::{
-    Action, AuthDetails, PresenceAction, PresenceMessage, ProtocolMessage, flags,
+    AuthDetails, PresenceAction, PresenceMessage, ProtocolAction, ProtocolMessage, flags,
 };
 use common::{Client, PROMPT, start_hub, text_message};
 use tokio::sync::watch;
@@ -47,7 +47,7 @@ async fn stalled_subscriber_is_cut_off_without_holding_up_others() {
         let mut next = 0;
         while next < MESSAGES {
             let frame = healthy.rx.next_frame(PROMPT).await;
-            if frame.action != Action::Message {
+            if frame.action != ProtocolAction::Message {
                 continue;
             }
             for message in frame.messages.unwrap_or_default() {
@@ -87,7 +87,7 @@ async fn stalled_subscriber_is_cut_off_without_holding_up_others() {
     let mut seen: Vec<usize> = Vec::new();
     let mut last_serial = stalled_attached.channel_serial.clone();
     for frame in &frames {
-        if frame.action == Action::Message {
+        if frame.action == ProtocolAction::Message {
             for message in frame.messages.as_deref().unwrap_or_default() {
                 seen.push(message.name.as_deref().unwrap().parse().unwrap());
             }
@@ -108,13 +108,18 @@ async fn stalled_subscriber_is_cut_off_without_holding_up_others() {
     let mut resumed = Client::connect(hub.addr, &[("resume", &key)]).await;
     assert_eq!(resumed.connection_id(), stalled.connection_id());
     assert_eq!(resumed.connected.error, None);
-    let mut attach = ProtocolMessage::new(Action::Attach).with_channel(CHANNEL);
+    let mut attach = ProtocolMessage::new(ProtocolAction::Attach).with_channel(CHANNEL);
     attach.channel_serial = last_serial;
     let attached = resumed.attach_with(attach).await;
     assert!(attached.has_flag(flags::RESUMED), "{attached:?}");
     while seen.len() < MESSAGES {
         let frame = resumed.rx.next_frame(PROMPT).await;
-        assert_ne!(frame.action, Action::Disconnected, "{:?}", frame.error);
+        assert_ne!(
+            frame.action,
+            ProtocolAction::Disconnected,
+            "{:?}",
+            frame.error
+        );
         for message in frame.messages.unwrap_or_default() {
             seen.push(message.name.unwrap().parse().unwrap());
         }
@@ -123,7 +128,7 @@ async fn stalled_subscriber_is_cut_off_without_holding_up_others() {
     resumed
         .rx
         .expect_none("more messages", Duration::from_millis(200), |frame| {
-            frame.action == Action::Message
+            frame.action == ProtocolAction::Message
         })
         .await;
     hub.stop().await.unwrap();
@@ -191,7 +196,7 @@ async fn malformed_frames_fail_only_their_connection() {
         let error = victim
             .rx
             .recv_until(&format!("ERROR for {what}"), PROMPT, |frame| {
-                frame.action == Action::Error
+                frame.action == ProtocolAction::Error
             })
             .await;
         assert_eq!(error.channel, None, "{what}: a connection error");
@@ -241,7 +246,7 @@ async fn hundreds_of_connections_each_receive_a_broadcast() {
             client
                 .rx
                 .recv_until("the broadcast", PROMPT, |frame| {
-                    frame.action == Action::Message
+                    frame.action == ProtocolAction::Message
                 })
                 .await
         });
@@ -296,7 +301,7 @@ async fn graceful_shutdown_disconnects_every_client() {
     for mut client in clients {
         let frames = client.rx.drain_until_closed(PROMPT).await;
         let last = frames.last().expect("a frame before the close");
-        assert_eq!(last.action, Action::Disconnected, "{frames:?}");
+        assert_eq!(last.action, ProtocolAction::Disconnected, "{frames:?}");
         assert!(last.error.is_some(), "DISCONNECTED says why");
     }
     let refused = tokio::net::TcpStream::connect(addr).await;
@@ -391,7 +396,7 @@ async fn dropped_members_leave_after_the_grace_unless_they_resume() {
     assert!(attached.has_flag(flags::HAS_PRESENCE));
     let sync = late
         .rx
-        .recv_until("SYNC", PROMPT, |frame| frame.action == Action::Sync)
+        .recv_until("SYNC", PROMPT, |frame| frame.action == ProtocolAction::Sync)
         .await;
     let present: Vec<_> = sync
         .presence
@@ -427,7 +432,7 @@ async fn enter_member(
 }
 
 fn is_presence(frame: &ProtocolMessage, action: PresenceAction, client_id: &str) -> bool {
-    frame.action == Action::Presence
+    frame.action == ProtocolAction::Presence
         && frame
             .presence
             .as_deref()
@@ -449,11 +454,11 @@ async fn expiring_tokens_are_renewed_or_disconnected() {
     let id = renewed.connection_id().to_owned();
     renewed
         .rx
-        .recv_until("AUTH", PROMPT, |frame| frame.action == Action::Auth)
+        .recv_until("AUTH", PROMPT, |frame| frame.action == ProtocolAction::Auth)
         .await;
     assert!(now_ms() < token.expires, "AUTH came before expiry");
     let fresh = request_token(&hub, 60_000).await;
-    let mut auth = ProtocolMessage::new(Action::Auth);
+    let mut auth = ProtocolMessage::new(ProtocolAction::Auth);
     auth.auth = Some(AuthDetails {
         access_token: fresh.token.expose().to_owned(),
     });
@@ -461,7 +466,7 @@ async fn expiring_tokens_are_renewed_or_disconnected() {
     let connected = renewed
         .rx
         .recv_until("CONNECTED after AUTH", PROMPT, |frame| {
-            frame.action == Action::Connected
+            frame.action == ProtocolAction::Connected
         })
         .await;
     assert_eq!(connected.connection_id.as_deref(), Some(id.as_str()));
@@ -472,14 +477,14 @@ async fn expiring_tokens_are_renewed_or_disconnected() {
     let mut ignored = Client::connect(hub.addr, &[("access_token", token.token.expose())]).await;
     ignored
         .rx
-        .recv_until("AUTH", PROMPT, |frame| frame.action == Action::Auth)
+        .recv_until("AUTH", PROMPT, |frame| frame.action == ProtocolAction::Auth)
         .await;
     let frames = ignored
         .rx
         .drain_until_closed(Duration::from_millis(TTL_MS) + PROMPT)
         .await;
     let last = frames.last().expect("a frame before the close");
-    assert_eq!(last.action, Action::Disconnected, "{frames:?}");
+    assert_eq!(last.action, ProtocolAction::Disconnected, "{frames:?}");
     assert_eq!(last.error.as_ref().map(|e| e.code), Some(40142));
     assert!(now_ms() >= token.expires, "not before expiry");
 
@@ -488,7 +493,7 @@ async fn expiring_tokens_are_renewed_or_disconnected() {
     renewed
         .rx
         .expect_none("DISCONNECTED", Duration::from_millis(100), |frame| {
-            frame.action == Action::Disconnected
+            frame.action == ProtocolAction::Disconnected
         })
         .await;
     hub.stop().await.unwrap();
@@ -558,7 +563,7 @@ async fn hostile_rewind_params_are_refused_with_the_field_named() {
             .await;
         assert_eq!(
             refused.action,
-            Action::Error,
+            ProtocolAction::Error,
             "rewind {rewind:?}: {refused:?}"
         );
         let error = refused.error.expect("the refusal says why");
@@ -577,7 +582,7 @@ async fn hostile_rewind_params_are_refused_with_the_field_named() {
 }
 
 fn rewind_attach(channel: &str, rewind: &str) -> ProtocolMessage {
-    let mut attach = ProtocolMessage::new(Action::Attach).with_channel(channel);
+    let mut attach = ProtocolMessage::new(ProtocolAction::Attach).with_channel(channel);
     attach.params = Some([("rewind".to_owned(), rewind.to_owned())].into());
     attach
 }
@@ -590,17 +595,17 @@ async fn a_msg_serial_at_the_end_of_the_range_is_refused_not_overflowed() {
     let hub = start_hub(HubConfig::development()).await;
     let mut client = Client::connect(hub.addr, &[]).await;
     client.attach(CHANNEL).await;
-    let mut frame = ProtocolMessage::new(Action::Message).with_channel(CHANNEL);
+    let mut frame = ProtocolMessage::new(ProtocolAction::Message).with_channel(CHANNEL);
     frame.msg_serial = Some(i64::MAX);
     frame.messages = Some(vec![text_message("late", "x")]);
     client.tx.send(&frame).await;
     let reply = client
         .rx
         .recv_until("NACK for i64::MAX", PROMPT, |frame| {
-            matches!(frame.action, Action::Ack | Action::Nack)
+            matches!(frame.action, ProtocolAction::Ack | ProtocolAction::Nack)
         })
         .await;
-    assert_eq!(reply.action, Action::Nack, "{reply:?}");
+    assert_eq!(reply.action, ProtocolAction::Nack, "{reply:?}");
     assert_eq!(reply.msg_serial, Some(i64::MAX));
     let error = reply.error.expect("the NACK says why");
     assert_eq!(error.code, 40000);
@@ -678,7 +683,7 @@ async fn auth_request_comes_at_half_life_whatever_the_traffic() {
     let token = request_token(&hub, TTL_MS).await;
     let client = Client::connect(hub.addr, &[("access_token", token.token.expose())]).await;
     let Client { mut tx, mut rx, .. } = client;
-    tx.send(&ProtocolMessage::new(Action::Attach).with_channel(CHANNEL))
+    tx.send(&ProtocolMessage::new(ProtocolAction::Attach).with_channel(CHANNEL))
         .await;
 
     // The client publishes every 50 ms from start to finish; the AUTH answer goes out on
@@ -703,19 +708,19 @@ async fn auth_request_comes_at_half_life_whatever_the_traffic() {
 
     let auth = rx
         .recv_until("AUTH", Duration::from_millis(TTL_MS) + PROMPT, |frame| {
-            assert_ne!(frame.action, Action::Disconnected, "{frame:?}");
-            frame.action == Action::Auth
+            assert_ne!(frame.action, ProtocolAction::Disconnected, "{frame:?}");
+            frame.action == ProtocolAction::Auth
         })
         .await;
     let asked_after_ms = now_ms().saturating_sub(token.issued);
-    assert_eq!(auth.action, Action::Auth);
+    assert_eq!(auth.action, ProtocolAction::Auth);
     assert!(
         (1500..=2500).contains(&asked_after_ms),
         "AUTH came {asked_after_ms} ms into a {TTL_MS} ms token, not at half its life"
     );
 
     let fresh = request_token(&hub, 60_000).await;
-    let mut answer = ProtocolMessage::new(Action::Auth);
+    let mut answer = ProtocolMessage::new(ProtocolAction::Auth);
     answer.auth = Some(AuthDetails {
         access_token: fresh.token.expose().to_owned(),
     });
@@ -732,8 +737,8 @@ async fn auth_request_comes_at_half_life_whatever_the_traffic() {
             frame.error.as_ref().is_none_or(|error| error.code != 40142),
             "the renewed connection saw 40142: {frame:?}"
         );
-        assert_ne!(frame.action, Action::Disconnected, "{frame:?}");
-        acks += usize::from(frame.action == Action::Ack);
+        assert_ne!(frame.action, ProtocolAction::Disconnected, "{frame:?}");
+        acks += usize::from(frame.action == ProtocolAction::Ack);
         if Instant::now() >= past_expiry {
             break;
         }
@@ -782,7 +787,7 @@ async fn a_session_that_panics_still_cleans_up() {
         .unwrap();
     assert!(armed.status().is_success());
     let panicked_at = Instant::now();
-    let mut ping = ProtocolMessage::new(Action::Heartbeat);
+    let mut ping = ProtocolMessage::new(ProtocolAction::Heartbeat);
     ping.id = Some("last words".into());
     doomed.tx.send(&ping).await;
     doomed.rx.drain_until_closed(PROMPT).await;
@@ -939,7 +944,7 @@ async fn members_applied_before_a_refused_one_leave_with_their_connection() {
         .rx
         .recv_until("NACK", PROMPT, |frame| common::acks(frame, serial))
         .await;
-    assert_eq!(reply.action, Action::Nack, "{reply:?}");
+    assert_eq!(reply.action, ProtocolAction::Nack, "{reply:?}");
     observer
         .rx
         .recv_until("ENTER for first", PROMPT, |frame| {
@@ -947,7 +952,10 @@ async fn members_applied_before_a_refused_one_leave_with_their_connection() {
         })
         .await;
 
-    member.tx.send(&ProtocolMessage::new(Action::Close)).await;
+    member
+        .tx
+        .send(&ProtocolMessage::new(ProtocolAction::Close))
+        .await;
     member.rx.drain_until_closed(PROMPT).await;
     observer
         .rx
@@ -977,22 +985,32 @@ async fn presence_beyond_the_member_limit_is_refused_with_91003() {
         client
             .rx
             .recv_until(&format!("ACK or NACK {serial}"), PROMPT, |frame| {
-                matches!(frame.action, Action::Ack | Action::Nack) && common::acks(frame, serial)
+                matches!(frame.action, ProtocolAction::Ack | ProtocolAction::Nack)
+                    && common::acks(frame, serial)
             })
             .await
     };
     for client_id in ["a", "b", "c"] {
         assert_eq!(
             act(PresenceAction::Enter, client_id).await.action,
-            Action::Ack
+            ProtocolAction::Ack
         );
     }
     let refused = act(PresenceAction::Enter, "d").await;
-    assert_eq!(refused.action, Action::Nack);
+    assert_eq!(refused.action, ProtocolAction::Nack);
     assert_eq!(refused.error.map(|error| error.code), Some(91003));
-    assert_eq!(act(PresenceAction::Update, "a").await.action, Action::Ack);
-    assert_eq!(act(PresenceAction::Leave, "b").await.action, Action::Ack);
-    assert_eq!(act(PresenceAction::Enter, "d").await.action, Action::Ack);
+    assert_eq!(
+        act(PresenceAction::Update, "a").await.action,
+        ProtocolAction::Ack
+    );
+    assert_eq!(
+        act(PresenceAction::Leave, "b").await.action,
+        ProtocolAction::Ack
+    );
+    assert_eq!(
+        act(PresenceAction::Enter, "d").await.action,
+        ProtocolAction::Ack
+    );
     hub.stop().await.unwrap();
 }
 
@@ -1010,7 +1028,7 @@ async fn oversized_presence_data_is_refused_with_40009() {
         .rx
         .recv_until("NACK", PROMPT, |frame| common::acks(frame, serial))
         .await;
-    assert_eq!(reply.action, Action::Nack);
+    assert_eq!(reply.action, ProtocolAction::Nack);
     assert_eq!(reply.error.map(|error| error.code), Some(40009));
     let members = rest_json(&hub, "/channels/robust%3Abig/presence").await;
     assert_eq!(members, serde_json::json!([]), "nobody entered");
@@ -1038,16 +1056,18 @@ async fn channels_that_hold_nothing_are_forgotten() {
         client.attach(&name).await;
         client
             .tx
-            .send(&ProtocolMessage::new(Action::Detach).with_channel(&name))
+            .send(&ProtocolMessage::new(ProtocolAction::Detach).with_channel(&name))
             .await;
         client
             .rx
-            .recv_until("DETACHED", PROMPT, |frame| frame.action == Action::Detached)
+            .recv_until("DETACHED", PROMPT, |frame| {
+                frame.action == ProtocolAction::Detached
+            })
             .await;
     }
     client
         .tx
-        .send(&ProtocolMessage::new(Action::Detach).with_channel("robust:kept"))
+        .send(&ProtocolMessage::new(ProtocolAction::Detach).with_channel("robust:kept"))
         .await;
     // Left: the channel with history, and the lifecycle metachannel (its announcements
     // are its history).
@@ -1075,9 +1095,9 @@ async fn answering_auth_with_the_same_token_is_not_asked_again_at_once() {
     let mut client = Client::connect(hub.addr, &[("access_token", token.token.expose())]).await;
     client
         .rx
-        .recv_until("AUTH", PROMPT, |frame| frame.action == Action::Auth)
+        .recv_until("AUTH", PROMPT, |frame| frame.action == ProtocolAction::Auth)
         .await;
-    let mut same = ProtocolMessage::new(Action::Auth);
+    let mut same = ProtocolMessage::new(ProtocolAction::Auth);
     same.auth = Some(AuthDetails {
         access_token: token.token.expose().to_owned(),
     });
@@ -1085,8 +1105,8 @@ async fn answering_auth_with_the_same_token_is_not_asked_again_at_once() {
     client
         .rx
         .recv_until("CONNECTED after AUTH", PROMPT, |frame| {
-            assert_ne!(frame.action, Action::Auth, "asked again at once");
-            frame.action == Action::Connected
+            assert_ne!(frame.action, ProtocolAction::Auth, "asked again at once");
+            frame.action == ProtocolAction::Connected
         })
         .await;
     // Until the token expires: no AUTH, then DISCONNECTED 40142.
@@ -1096,7 +1116,7 @@ async fn answering_auth_with_the_same_token_is_not_asked_again_at_once() {
         .await;
     let auths = frames
         .iter()
-        .filter(|frame| frame.action == Action::Auth)
+        .filter(|frame| frame.action == ProtocolAction::Auth)
         .count();
     assert_eq!(auths, 0, "{frames:?}");
     let last = frames.last().expect("DISCONNECTED before the close");
@@ -1123,7 +1143,9 @@ async fn a_resumed_connection_closes_its_old_transport() {
     old.rx.drain_until_closed(PROMPT).await;
     new.attach(CHANNEL).await;
     new.round_trip(CHANNEL, "still-works").await;
-    new.tx.send(&ProtocolMessage::new(Action::Close)).await;
+    new.tx
+        .send(&ProtocolMessage::new(ProtocolAction::Close))
+        .await;
     new.rx.drain_until_closed(PROMPT).await;
     let deadline = Instant::now() + PROMPT;
     while hub.occupancy() != brokerdash::hub::Occupancy::default() || hub.connections().held > 0 {

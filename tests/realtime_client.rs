@@ -733,3 +733,28 @@ async fn an_already_expired_token_is_not_renewed_in_a_tight_loop() {
     );
     server.abort();
 }
+
+/// The naming rule is the hub's too: an invalid name is refused by the client itself, with
+/// the server's code, and the hub never sees the request.
+#[tokio::test]
+async fn rtl4_an_invalid_channel_name_is_refused_before_it_leaves_the_client() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let (client, receiver) = Realtime::connect(basic(&hub.url()));
+    let mut events = Events::new(receiver);
+    events.connected().await;
+    client.attach(":bad", AttachOptions::default());
+    let failed = events
+        .wait_for("the channel failed", PROMPT, |event| {
+            matches!(event, NetEvent::Channel { channel, state: ChannelState::Failed, .. } if channel == ":bad")
+        })
+        .await;
+    let NetEvent::Channel { reason, .. } = failed else {
+        unreachable!()
+    };
+    assert_eq!(reason.map(|r| r.code), Some(40010));
+    match client.publish("two\nlines", vec![text("x", "y")]).await {
+        Err(ClientError::Refused(error)) => assert_eq!(error.code, 40010),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(hub.channels_held(), 0, "nothing reached the hub");
+}

@@ -169,7 +169,7 @@ fn busy_desk() -> AppState {
     update(
         &mut state,
         Action::Suggestions {
-            channel: "conversation:1".into(),
+            channel: brokerdash::protocol::names::ChannelName::parse("conversation:1").unwrap(),
             replies: vec![
                 "Refinancing could lower your repayments.".into(),
                 "What is your current lender?".into(),

@@ -6,10 +6,11 @@ use crossterm::event::KeyEvent;
 
 use crate::protocol::PresenceAction;
 use crate::protocol::events::{ConversationEvent, ConversationId};
+use crate::protocol::names::{ChannelName, ClientId};
 use crate::realtime::{ClientError, PublishAck};
 use crate::store::OutboxEntry;
 
-use super::state::LinkState;
+use super::state::ConnectionStatus;
 
 /// What a key asks for; bound in the keymap.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +58,7 @@ pub struct Incoming {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PresenceSeen {
     pub channel: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub action: PresenceAction,
     /// The member's `name`, as sent (cleaned where it is kept).
     pub name: Option<String>,
@@ -81,9 +82,9 @@ pub enum Action {
     FilterKey(KeyEvent),
     PopupKey(KeyEvent),
     /// One of the client's connections changed state (`shard` numbers them).
-    Link {
+    Connection {
         shard: usize,
-        state: LinkState,
+        state: ConnectionStatus,
         reason: Option<String>,
     },
     /// A channel was attached, detached or failed (`failure` says why it failed).
@@ -112,17 +113,17 @@ pub enum Action {
     Discovered(Vec<String>),
     /// Recent or older history for a channel, oldest first.
     History {
-        channel: String,
+        channel: ChannelName,
         messages: Vec<Incoming>,
         older: bool,
         complete: bool,
     },
     HistoryFailed {
-        channel: String,
+        channel: ChannelName,
         reason: String,
     },
     Suggestions {
-        channel: String,
+        channel: ChannelName,
         replies: Vec<String>,
         from_web_app: bool,
     },

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use crate::protocol::events::{Actor, ConversationId};
+use crate::protocol::names::ChannelName;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sender {
@@ -101,7 +102,7 @@ pub struct Scroll {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conversation {
     pub id: ConversationId,
-    pub channel: String,
+    pub channel: ChannelName,
     pub customer_name: Option<String>,
     pub presence: Presence,
     pub messages: Vec<ChatMessage>,

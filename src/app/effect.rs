@@ -2,16 +2,17 @@
 //! whose results come back as actions.
 
 use crate::protocol::events::TimedEvent;
+use crate::protocol::names::ChannelName;
 use crate::store::OutboxEntry;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Attach {
-        channel: String,
+        channel: ChannelName,
     },
     /// Publish an event that needs no tracking (typing, read receipts, picked suggestions).
     Publish {
-        channel: String,
+        channel: ChannelName,
         event: TimedEvent,
     },
     /// Write a reply to the outbox, then publish it with its message id.
@@ -27,23 +28,23 @@ pub enum Effect {
         message_id: String,
     },
     EnterPresence {
-        channel: String,
+        channel: ChannelName,
         data: serde_json::Value,
     },
     LeavePresence {
-        channel: String,
+        channel: ChannelName,
     },
     FetchHistory {
-        channel: String,
+        channel: ChannelName,
         before_ms: Option<i64>,
     },
     FetchSuggestions {
-        channel: String,
+        channel: ChannelName,
         conversation_id: String,
         persona: String,
     },
     SaveDraft {
-        channel: String,
+        channel: ChannelName,
         text: String,
     },
     Bell,

@@ -5,10 +5,11 @@ use serde_json::Value;
 
 use crate::protocol::data::{Payload, decode};
 use crate::protocol::events::{ConversationEvent, plausible_ms};
+use crate::protocol::names::ClientId;
 use crate::realtime::{ChannelState, ConnectionState, InboundMessage, NetEvent, opened_channel};
 
 use super::action::{Action, Incoming, PresenceSeen};
-use super::state::LinkState;
+use super::state::ConnectionStatus;
 
 impl Action {
     /// The action for a network event; message text moves from the frame into it.
@@ -18,9 +19,9 @@ impl Action {
                 shard,
                 state,
                 reason,
-            } => Self::Link {
+            } => Self::Connection {
                 shard,
-                state: LinkState::from(state),
+                state: ConnectionStatus::from(state),
                 reason: reason.map(|reason| reason.to_string()),
             },
             NetEvent::Channel {
@@ -49,7 +50,7 @@ impl Action {
                     _ => None,
                 };
                 Self::Presence(PresenceSeen {
-                    client_id: member.client_id.unwrap_or_default(),
+                    client_id: ClientId::new(member.client_id.unwrap_or_default()),
                     action: change.action,
                     name: field("name").and_then(Value::as_str).map(str::to_owned),
                     away: field("status").and_then(Value::as_str) == Some("away"),
@@ -80,7 +81,7 @@ impl Incoming {
     }
 }
 
-impl From<ConnectionState> for LinkState {
+impl From<ConnectionState> for ConnectionStatus {
     fn from(state: ConnectionState) -> Self {
         match state {
             ConnectionState::Initialized => Self::Initialized,

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use ratatui_textarea::TextArea;
 
 use crate::protocol::events::ConversationId;
+use crate::protocol::names::{ChannelName, ClientId};
 
 use super::conversation::{Conversation, SlaLevel};
 use super::outbox::Outbox;
@@ -40,7 +41,7 @@ pub struct Identity {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Suggestions {
-    pub channel: String,
+    pub channel: ChannelName,
     pub replies: Vec<String>,
     pub from_web_app: bool,
     pub highlighted: usize,
@@ -48,7 +49,7 @@ pub struct Suggestions {
 
 /// A connection's state, as the dashboard speaks of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkState {
+pub enum ConnectionStatus {
     Initialized,
     Connecting,
     Connected,
@@ -60,8 +61,8 @@ pub enum LinkState {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Link {
-    pub state: LinkState,
+pub struct ShardConnection {
+    pub state: ConnectionStatus,
     pub reason: Option<String>,
     /// Reconnection attempts since the last time it was connected.
     pub attempts: u32,
@@ -86,7 +87,7 @@ pub struct AppState {
     pub suggestions: Option<Suggestions>,
     pub canned: BTreeMap<String, String>,
     /// One entry per connection of the client.
-    pub links: HashMap<usize, Link>,
+    pub connections: HashMap<usize, ShardConnection>,
     /// Conversation channels currently attached.
     pub attached: std::collections::HashSet<String>,
     /// Replies not yet known to have arrived, and what each waits for.
@@ -128,7 +129,7 @@ impl AppState {
             last_keystroke_ms: 0,
             suggestions: None,
             canned,
-            links: HashMap::new(),
+            connections: HashMap::new(),
             attached: std::collections::HashSet::new(),
             outbox: Outbox::default(),
             popup: None,
@@ -143,8 +144,8 @@ impl AppState {
         }
     }
 
-    pub fn my_client_id(&self) -> String {
-        format!("broker-{}", self.me.broker_id)
+    pub fn my_client_id(&self) -> ClientId {
+        ClientId::broker(&self.me.broker_id)
     }
 
     pub fn open_conversation(&self) -> Option<&Conversation> {
@@ -152,22 +153,22 @@ impl AppState {
     }
 
     /// The connection state shown to the user: the worst of the client's connections.
-    pub fn link_summary(&self) -> (LinkState, u32) {
-        let mut worst = (LinkState::Connected, 0);
-        if self.links.is_empty() {
-            return (LinkState::Connecting, 0);
+    pub fn connection_summary(&self) -> (ConnectionStatus, u32) {
+        let mut worst = (ConnectionStatus::Connected, 0);
+        if self.connections.is_empty() {
+            return (ConnectionStatus::Connecting, 0);
         }
-        for link in self.links.values() {
-            let rank = |state: LinkState| match state {
-                LinkState::Connected => 0,
-                LinkState::Initialized | LinkState::Connecting => 1,
-                LinkState::Disconnected => 2,
-                LinkState::Suspended => 3,
-                LinkState::Closing | LinkState::Closed => 4,
-                LinkState::Failed => 5,
+        for connection in self.connections.values() {
+            let rank = |state: ConnectionStatus| match state {
+                ConnectionStatus::Connected => 0,
+                ConnectionStatus::Initialized | ConnectionStatus::Connecting => 1,
+                ConnectionStatus::Disconnected => 2,
+                ConnectionStatus::Suspended => 3,
+                ConnectionStatus::Closing | ConnectionStatus::Closed => 4,
+                ConnectionStatus::Failed => 5,
             };
-            if rank(link.state) > rank(worst.0) {
-                worst = (link.state, link.attempts);
+            if rank(connection.state) > rank(worst.0) {
+                worst = (connection.state, connection.attempts);
             }
         }
         worst

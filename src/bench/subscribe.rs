@@ -14,7 +14,7 @@ use crate::protocol::data::Payload;
 use crate::protocol::events::ConversationEvent;
 use crate::realtime::{AttachOptions, ChannelState, ClientOptions, NetEvent, Realtime};
 use crate::rest::AuthConfig;
-use crate::sanitize::clean_block;
+use crate::sanitize::clean_block_owned;
 
 use super::measure::{cpu_time, monotonic_ns, peak_rss_mb, percentile, round3};
 use super::{END_EVENT, channel_name};
@@ -83,9 +83,10 @@ fn sent_ns(payload: &Payload) -> Option<u64> {
 }
 
 impl Tally {
-    fn message(&mut self, channel: &str, payload: &Payload) {
+    fn message(&mut self, channel: &str, payload: Payload) {
         let now_ns = monotonic_ns();
-        let event = ConversationEvent::parse(Some("message:user"), payload.clone());
+        let sent = sent_ns(&payload);
+        let event = ConversationEvent::parse(Some("message:user"), payload);
         let ConversationEvent::UserMessage {
             message_id,
             content,
@@ -96,7 +97,7 @@ impl Tally {
             return;
         };
         // What the dashboard does with every customer message at intake.
-        std::hint::black_box(clean_block(&content));
+        std::hint::black_box(clean_block_owned(content));
         let Some(sequence) = message_id
             .strip_prefix("msg-")
             .and_then(|n| n.parse::<u64>().ok())
@@ -124,7 +125,7 @@ impl Tally {
                 self.last_on_channel.insert(channel.to_owned(), sequence);
             }
         }
-        match sent_ns(payload) {
+        match sent {
             Some(sent) => self
                 .latencies_ms
                 .push(now_ns.saturating_sub(sent) as f64 / 1e6),
@@ -137,6 +138,118 @@ fn payload_field<'a>(payload: &'a Payload, field: &str) -> Option<&'a Value> {
     match payload {
         Payload::Json(value) => value.get(field),
         _ => None,
+    }
+}
+
+/// Where the run is: connected, attached, measuring.
+struct Progress {
+    started: Instant,
+    connect_ms: Option<Duration>,
+    attach_ms: Option<Duration>,
+    attached: HashSet<String>,
+    /// Channels attached or failed.
+    settled: usize,
+    attach_started: Option<Instant>,
+    /// When every channel had settled: the measured phase starts.
+    phase_start: Option<Instant>,
+    cpu_phase_start: Duration,
+}
+
+enum Step {
+    Continue,
+    Failed,
+    Completed,
+}
+
+impl Progress {
+    fn on_event(
+        &mut self,
+        event: NetEvent,
+        plan: &SubscribePlan,
+        client: &Realtime,
+        tally: &mut Tally,
+    ) -> Step {
+        match event {
+            NetEvent::Connection {
+                state: crate::realtime::ConnectionState::Connected,
+                ..
+            } if self.connect_ms.is_none() => {
+                self.connect_ms = Some(self.started.elapsed());
+                self.attach_started = Some(Instant::now());
+                for index in 0..plan.channels {
+                    client.attach(&channel_name(index), AttachOptions::default());
+                }
+            }
+            NetEvent::Connection {
+                state: crate::realtime::ConnectionState::Failed,
+                reason,
+                ..
+            } => {
+                tally.errors.push(format!(
+                    "connection failed: {}",
+                    reason.map(|r| r.to_string()).unwrap_or_default()
+                ));
+                return Step::Failed;
+            }
+            NetEvent::Channel {
+                channel,
+                state,
+                reason,
+                ..
+            } => self.channel_settled(channel, state, reason, plan, tally),
+            NetEvent::Message {
+                shard,
+                channel,
+                message,
+            } => match message.name.as_deref() {
+                Some("message:user") => tally.message(&channel, message.payload),
+                Some(END_EVENT) => {
+                    if let Some(total) =
+                        payload_field(&message.payload, "total").and_then(Value::as_u64)
+                    {
+                        tally.expected = tally.expected.max(total);
+                    }
+                    tally.ended_shards.insert(shard);
+                    if self.phase_start.is_some()
+                        && tally.ended_shards.len() >= client.connection_count()
+                    {
+                        return Step::Completed;
+                    }
+                }
+                _ => {}
+            },
+            NetEvent::ContinuityLost { channel, reason } => tally
+                .errors
+                .push(format!("{channel}: continuity lost ({reason})")),
+            _ => {}
+        }
+        Step::Continue
+    }
+
+    fn channel_settled(
+        &mut self,
+        channel: String,
+        state: ChannelState,
+        reason: Option<crate::protocol::ErrorInfo>,
+        plan: &SubscribePlan,
+        tally: &mut Tally,
+    ) {
+        match state {
+            ChannelState::Attached if self.attached.insert(channel.clone()) => self.settled += 1,
+            ChannelState::Failed => {
+                self.settled += 1;
+                tally.errors.push(format!(
+                    "{channel} failed: {}",
+                    reason.map(|r| r.to_string()).unwrap_or_default()
+                ));
+            }
+            _ => {}
+        }
+        if self.settled == plan.channels && self.phase_start.is_none() {
+            self.attach_ms = self.attach_started.map(|at| at.elapsed());
+            self.phase_start = Some(Instant::now());
+            self.cpu_phase_start = cpu_time();
+        }
     }
 }
 
@@ -162,15 +275,17 @@ pub async fn run(plan: &SubscribePlan) -> (Value, bool) {
     };
     let (client, mut events) = Realtime::connect(ClientOptions::new(endpoint, auth));
 
-    let mut connect_ms = None;
-    let mut attach_ms = None;
-    let mut attached: HashSet<String> = HashSet::new();
-    let mut settled = 0usize;
-    let mut attach_started = None;
-    let mut phase_start = None;
-    let mut cpu_phase_start = cpu_start;
+    let mut progress = Progress {
+        started,
+        connect_ms: None,
+        attach_ms: None,
+        attached: HashSet::new(),
+        settled: 0,
+        attach_started: None,
+        phase_start: None,
+        cpu_phase_start: cpu_start,
+    };
     let mut completed = false;
-
     loop {
         let event = match tokio::time::timeout_at(deadline, events.recv()).await {
             Ok(Some(event)) => event,
@@ -185,79 +300,23 @@ pub async fn run(plan: &SubscribePlan) -> (Value, bool) {
                 break;
             }
         };
-        match event {
-            NetEvent::Connection {
-                state: crate::realtime::ConnectionState::Connected,
-                ..
-            } if connect_ms.is_none() => {
-                connect_ms = Some(started.elapsed());
-                attach_started = Some(Instant::now());
-                for index in 0..plan.channels {
-                    client.attach(&channel_name(index), AttachOptions::default());
-                }
-            }
-            NetEvent::Connection {
-                state: crate::realtime::ConnectionState::Failed,
-                reason,
-                ..
-            } => {
-                tally.errors.push(format!(
-                    "connection failed: {}",
-                    reason.map(|r| r.to_string()).unwrap_or_default()
-                ));
+        match progress.on_event(event, plan, &client, &mut tally) {
+            Step::Continue => {}
+            Step::Failed => break,
+            Step::Completed => {
+                completed = true;
                 break;
             }
-            NetEvent::Channel {
-                channel,
-                state,
-                reason,
-                ..
-            } => {
-                match state {
-                    ChannelState::Attached if attached.insert(channel.clone()) => settled += 1,
-                    ChannelState::Failed => {
-                        settled += 1;
-                        tally.errors.push(format!(
-                            "{channel} failed: {}",
-                            reason.map(|r| r.to_string()).unwrap_or_default()
-                        ));
-                    }
-                    _ => {}
-                }
-                if settled == plan.channels && phase_start.is_none() {
-                    attach_ms = attach_started.map(|at| at.elapsed());
-                    phase_start = Some(Instant::now());
-                    cpu_phase_start = cpu_time();
-                }
-            }
-            NetEvent::Message {
-                shard,
-                channel,
-                message,
-            } => match message.name.as_deref() {
-                Some("message:user") => tally.message(&channel, &message.payload),
-                Some(END_EVENT) => {
-                    if let Some(total) =
-                        payload_field(&message.payload, "total").and_then(Value::as_u64)
-                    {
-                        tally.expected = tally.expected.max(total);
-                    }
-                    tally.ended_shards.insert(shard);
-                    if phase_start.is_some()
-                        && tally.ended_shards.len() >= client.connection_count()
-                    {
-                        completed = true;
-                        break;
-                    }
-                }
-                _ => {}
-            },
-            NetEvent::ContinuityLost { channel, reason } => tally
-                .errors
-                .push(format!("{channel}: continuity lost ({reason})")),
-            _ => {}
         }
     }
+    let Progress {
+        connect_ms,
+        attach_ms,
+        attached,
+        phase_start,
+        cpu_phase_start,
+        ..
+    } = progress;
     let phase = phase_start.map(|at| at.elapsed()).unwrap_or_default();
     let cpu_phase = cpu_time().saturating_sub(cpu_phase_start);
     let connections = client.connection_count();

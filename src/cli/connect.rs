@@ -9,6 +9,7 @@ use url::Url;
 
 use crate::auth::ApiKey;
 use crate::config::{FileConfig, default_config_path, default_state_dir};
+use crate::protocol::names::ClientId;
 use crate::realtime::ClientOptions;
 use crate::rest::AuthConfig;
 use crate::secret::Secret;
@@ -132,7 +133,9 @@ impl ConnectionArgs {
             (None, None) => return Err(ConnectError::NoCredentials),
         };
         let mut options = ClientOptions::new(endpoint, auth);
-        options.client_id = broker_id.as_ref().map(|id| format!("broker-{id}"));
+        options.client_id = broker_id
+            .as_ref()
+            .map(|id| ClientId::broker(id).into_string());
         let channels = if self.channels.is_empty() {
             section.channels.clone()
         } else {

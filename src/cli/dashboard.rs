@@ -8,6 +8,7 @@ use url::Url;
 use crate::app::state::Identity;
 use crate::config::theme::Theme;
 use crate::dashboard::{DashboardOptions, screen, speech};
+use crate::protocol::names::ClientId;
 use crate::rest::AuthConfig;
 use crate::store::Store;
 
@@ -33,7 +34,7 @@ pub async fn run(args: &DashboardArgs) -> Result<(), CliError> {
         broker_id: broker_id.clone(),
     };
     let mut client = connection.options.clone();
-    client.client_id = Some(format!("broker-{broker_id}"));
+    client.client_id = Some(ClientId::broker(&broker_id).into_string());
     let suggestions_base = match &client.auth {
         AuthConfig::AuthUrl { url, .. } => origin(url),
         AuthConfig::Key { .. } => client.endpoint.clone(),
@@ -105,7 +106,7 @@ pub async fn demo(args: DemoArgs) -> Result<(), CliError> {
             broker_id: DEMO_BROKER.to_owned(),
         },
     );
-    client.client_id = Some(format!("broker-{DEMO_BROKER}"));
+    client.client_id = Some(ClientId::broker(DEMO_BROKER).into_string());
     let store = open_store(&state_dir)?;
     let options = DashboardOptions {
         client,

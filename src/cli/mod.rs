@@ -27,7 +27,7 @@ pub use connect::{ABLY_ENDPOINT, Connection, ConnectionArgs};
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub mode: Option<Mode>,
     /// Without a subcommand: the dashboard.
     #[command(flatten)]
     pub dashboard: DashboardArgs,
@@ -49,7 +49,7 @@ pub struct DashboardArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub enum Mode {
     /// The whole system on this machine: a hub, simulated customers, AI broker, SLA
     /// monitor and a second broker, and the dashboard on top. No account, no network.
     Demo(DemoArgs),
@@ -79,7 +79,7 @@ pub enum Command {
     },
     /// Load generation and latency measurement.
     #[command(subcommand)]
-    Bench(BenchCommand),
+    Bench(BenchMode),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -103,7 +103,7 @@ pub struct DemoArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum BenchCommand {
+pub enum BenchMode {
     /// Subscribe to conversation:0..N-1 on ws://127.0.0.1:PORT and measure delivery of a
     /// load until `bench:end`; prints one JSON line (exit 1 on timeout or errors).
     Subscribe {
@@ -171,10 +171,7 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     // The measuring subscriber runs on one thread: handing each frame between worker
     // threads costs more CPU than decoding it.
-    let single_thread = matches!(
-        cli.command,
-        Some(Command::Bench(BenchCommand::Subscribe { .. }))
-    );
+    let single_thread = matches!(cli.mode, Some(Mode::Bench(BenchMode::Subscribe { .. })));
     let runtime = if single_thread {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -189,12 +186,12 @@ pub fn run() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = match cli.command {
+    let result = match cli.mode {
         None => runtime.block_on(dashboard::run(&cli.dashboard)),
-        Some(Command::Demo(args)) => runtime.block_on(dashboard::demo(args)),
-        Some(Command::Hub(args)) => runtime.block_on(run_hub(args)),
-        Some(Command::Tail { connection, jsonl }) => runtime.block_on(run_tail(&connection, jsonl)),
-        Some(Command::Publish {
+        Some(Mode::Demo(args)) => runtime.block_on(dashboard::demo(args)),
+        Some(Mode::Hub(args)) => runtime.block_on(run_hub(args)),
+        Some(Mode::Tail { connection, jsonl }) => runtime.block_on(run_tail(&connection, jsonl)),
+        Some(Mode::Publish {
             connection,
             channel,
             event,
@@ -206,7 +203,7 @@ pub fn run() -> ExitCode {
             println!("{id}");
             Ok(())
         }),
-        Some(Command::Bench(command)) => runtime.block_on(run_bench(command)),
+        Some(Mode::Bench(bench)) => runtime.block_on(run_bench(bench)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -227,11 +224,11 @@ async fn run_tail(args: &ConnectionArgs, jsonl: bool) -> Result<(), CliError> {
     Ok(crate::tail::run(connection.options, options, shutdown_signal()).await?)
 }
 
-async fn run_bench(command: BenchCommand) -> Result<(), CliError> {
+async fn run_bench(mode: BenchMode) -> Result<(), CliError> {
     init_stderr_logging();
     let parse_key = |text: &str| text.parse::<ApiKey>().map_err(CliError::BenchKey);
-    match command {
-        BenchCommand::Subscribe {
+    match mode {
+        BenchMode::Subscribe {
             port,
             channels,
             timeout_secs,
@@ -252,7 +249,7 @@ async fn run_bench(command: BenchCommand) -> Result<(), CliError> {
                 (false, _) => Err(CliError::BenchIncomplete),
             }
         }
-        BenchCommand::Load {
+        BenchMode::Load {
             port,
             channels,
             rate,
@@ -404,7 +401,7 @@ mod tests {
         ])
         .unwrap();
         assert!(
-            matches!(parsed.command, Some(Command::Tail { jsonl: true, ref connection }) if connection.channels == ["a", "b"])
+            matches!(parsed.mode, Some(Mode::Tail { jsonl: true, ref connection }) if connection.channels == ["a", "b"])
         );
         let parsed = Cli::try_parse_from([
             "brokerdash",
@@ -419,7 +416,7 @@ mod tests {
         ])
         .unwrap();
         assert!(
-            matches!(parsed.command, Some(Command::Hub(ref hub)) if hub.keys.len() == 2 && hub.faults)
+            matches!(parsed.mode, Some(Mode::Hub(ref hub)) if hub.keys.len() == 2 && hub.faults)
         );
         let parsed = Cli::try_parse_from([
             "brokerdash",
@@ -429,7 +426,7 @@ mod tests {
             "{}",
         ])
         .unwrap();
-        assert!(matches!(parsed.command, Some(Command::Publish { .. })));
+        assert!(matches!(parsed.mode, Some(Mode::Publish { .. })));
         let parsed = Cli::try_parse_from([
             "brokerdash",
             "--read-only",
@@ -439,13 +436,13 @@ mod tests {
             "a.b:c",
         ])
         .unwrap();
-        assert!(parsed.command.is_none() && parsed.dashboard.read_only);
+        assert!(parsed.mode.is_none() && parsed.dashboard.read_only);
         let parsed =
             Cli::try_parse_from(["brokerdash", "demo", "--conversations", "5", "--seed", "3"])
                 .unwrap();
         assert!(matches!(
-            parsed.command,
-            Some(Command::Demo(DemoArgs {
+            parsed.mode,
+            Some(Mode::Demo(DemoArgs {
                 conversations: 5,
                 seed: 3,
                 sla_warning_secs: 45,

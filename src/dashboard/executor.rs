@@ -12,6 +12,7 @@ use crate::app::effect::Effect;
 use crate::protocol::Message;
 use crate::protocol::data::{Payload, decode, encode};
 use crate::protocol::events::TimedEvent;
+use crate::protocol::names::ChannelName;
 use crate::realtime::{AttachOptions, InboundMessage, Realtime};
 use crate::rest::{HistoryQuery, RestClient};
 use crate::store::{OutboxEntry, Store};
@@ -86,7 +87,7 @@ impl Executor {
         }
     }
 
-    fn publish(&self, channel: String, event: &TimedEvent) {
+    fn publish(&self, channel: ChannelName, event: &TimedEvent) {
         let (name, data) = event.to_wire();
         let (data, encoding) = encode(&Payload::Json(data), None);
         let message = Message {
@@ -142,7 +143,7 @@ impl Executor {
         });
     }
 
-    fn fetch_history(&self, channel: String, before_ms: Option<i64>) {
+    fn fetch_history(&self, channel: ChannelName, before_ms: Option<i64>) {
         let rest = self.rest.clone();
         let results = self.results.clone();
         tokio::spawn(async move {
@@ -158,7 +159,9 @@ impl Executor {
                     let mut messages: Vec<Incoming> = page
                         .items
                         .into_iter()
-                        .map(|m| Incoming::new(channel.clone(), InboundMessage::from_wire(m, true)))
+                        .map(|m| {
+                            Incoming::new(channel.to_string(), InboundMessage::from_wire(m, true))
+                        })
                         .collect();
                     messages.reverse();
                     Action::History {
@@ -177,7 +180,7 @@ impl Executor {
         });
     }
 
-    fn fetch_suggestions(&self, channel: String, conversation_id: String, persona: String) {
+    fn fetch_suggestions(&self, channel: ChannelName, conversation_id: String, persona: String) {
         let rest = self.rest.clone();
         let results = self.results.clone();
         let base = self.suggestions_base.clone();

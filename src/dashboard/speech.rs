@@ -1,6 +1,8 @@
 //! The screen-reader front end: no alternate screen, no boxes, no redrawing. Events arrive
 //! as one labelled line each, commands are typed at a prompt, and the session underneath
 //! is the full-screen dashboard's (same loop, same parsed actions, same reducer).
+//!
+//! Longer than 80 lines, kept whole: `command`, a dispatch `match` over the typed verbs.
 
 use std::collections::HashMap;
 use std::io::Write;

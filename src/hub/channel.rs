@@ -14,10 +14,10 @@ use axum::extract::ws::Utf8Bytes;
 use serde_json::json;
 
 use crate::protocol::{
-    Action, Message, PresenceAction, PresenceMessage, ProtocolMessage, encode_frame, flags,
+    Message, PresenceAction, PresenceMessage, ProtocolAction, ProtocolMessage, encode_frame, flags,
 };
 
-use super::link::Link;
+use super::outlet::Outlet;
 
 /// A MESSAGE frame as it went out live, kept for resume, rewind and REST history.
 pub(crate) struct StoredFrame {
@@ -29,7 +29,7 @@ pub(crate) struct StoredFrame {
 }
 
 pub(crate) struct Subscription {
-    pub link: Link,
+    pub outlet: Outlet,
     pub modes: u64,
 }
 
@@ -147,7 +147,8 @@ impl Channel {
         }
         self.seq = next_seq;
         self.last_publish = Some(Instant::now());
-        let mut frame = ProtocolMessage::new(Action::Message).with_channel(self.name.clone());
+        let mut frame =
+            ProtocolMessage::new(ProtocolAction::Message).with_channel(self.name.clone());
         frame.id = Some(frame_id.to_owned());
         frame.connection_id = publisher.map(|id| id.to_string());
         frame.channel_serial = Some(self.serial());
@@ -182,10 +183,10 @@ impl Channel {
             if subscription.modes & mode == 0 {
                 continue;
             }
-            if !subscription.link.echo && publisher.is_some_and(|p| p == id) {
+            if !subscription.outlet.echo && publisher.is_some_and(|p| p == id) {
                 continue;
             }
-            if !subscription.link.send(text.clone()) {
+            if !subscription.outlet.send(text.clone()) {
                 overflowed.push(id.clone());
             }
         }
@@ -246,7 +247,8 @@ impl Channel {
     }
 
     fn frame_for(&self, stored: &StoredFrame, messages: Vec<Message>) -> Utf8Bytes {
-        let mut frame = ProtocolMessage::new(Action::Message).with_channel(self.name.clone());
+        let mut frame =
+            ProtocolMessage::new(ProtocolAction::Message).with_channel(self.name.clone());
         frame.connection_id = stored.publisher.as_ref().map(|id| id.to_string());
         frame.channel_serial = Some(self.serial_of(stored.seq));
         frame.timestamp = Some(stored.timestamp);
@@ -284,7 +286,8 @@ impl Channel {
             }
         }
         self.seq += 1;
-        let mut frame = ProtocolMessage::new(Action::Presence).with_channel(self.name.clone());
+        let mut frame =
+            ProtocolMessage::new(ProtocolAction::Presence).with_channel(self.name.clone());
         frame.channel_serial = Some(self.serial());
         frame.timestamp = member.timestamp;
         frame.presence = Some(vec![member]);
@@ -310,7 +313,8 @@ impl Channel {
             } else {
                 (index + 1).to_string()
             };
-            let mut frame = ProtocolMessage::new(Action::Sync).with_channel(self.name.clone());
+            let mut frame =
+                ProtocolMessage::new(ProtocolAction::Sync).with_channel(self.name.clone());
             frame.channel_serial = Some(format!("{sync_id}:{cursor}"));
             frame.presence = Some(page.iter().map(|member| (*member).clone()).collect());
             frames.push(Utf8Bytes::from(encode_frame(&frame)));

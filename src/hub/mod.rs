@@ -4,7 +4,7 @@
 //!
 //! - `config`: keys and limits. `identity`: keys, tokens, capabilities.
 //! - `state`: channels and resumable connections. `channel`: one channel's history,
-//!   subscribers and presence. `link`: a transport's bounded outbound queue.
+//!   subscribers and presence. `outlet`: a transport's bounded outbound queue.
 //! - `session`: one WebSocket transport. `http`: Ably's REST API, the web app's two
 //!   endpoints and the fault switches.
 //!
@@ -16,7 +16,7 @@ mod clock;
 mod config;
 mod http;
 mod identity;
-mod link;
+mod outlet;
 mod session;
 mod state;
 mod webapp;

@@ -21,9 +21,9 @@ use super::channel::{Channel, Published};
 use super::clock::{now_ms, random_id};
 use super::config::HubConfig;
 use super::identity::{Authority, Identity};
-use super::link::Link;
+use super::outlet::Outlet;
 
-pub(crate) const LIFECYCLE_CHANNEL: &str = "[meta]channel.lifecycle";
+pub(crate) use crate::protocol::names::LIFECYCLE_CHANNEL;
 
 /// Locks a std mutex, carrying on after a panic elsewhere: every critical section here
 /// leaves its data consistent before anything can panic.
@@ -323,13 +323,13 @@ impl HubState {
 
     /// Ends a transport's subscription to a channel; a newer transport of the same
     /// connection (after a resume) keeps its own.
-    pub fn unsubscribe(&self, channel_name: &str, connection_id: &str, link: &Link) {
+    pub fn unsubscribe(&self, channel_name: &str, connection_id: &str, outlet: &Outlet) {
         if let Some(channel) = self.existing_channel(channel_name) {
             let mut channel = lock(&channel);
             if channel
                 .subscribers
                 .get(connection_id)
-                .is_some_and(|subscription| subscription.link.same(link))
+                .is_some_and(|subscription| subscription.outlet.same(outlet))
             {
                 channel.subscribers.remove(connection_id);
             }

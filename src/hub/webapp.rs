@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use crate::auth::{Capability, Operation, TokenParams, TokenRequest, new_nonce};
 use crate::protocol::ErrorInfo;
 use crate::protocol::data::{self, Payload};
+use crate::protocol::names::ClientId;
 
 use super::clock::now_ms;
 use super::http::{ApiError, ApiResult, Hub, body_fields};
@@ -72,7 +73,7 @@ pub(crate) async fn auth(State(hub): Hub, headers: HeaderMap, body: Bytes) -> Ap
     let params = TokenParams {
         ttl_ms,
         capability: Some(broker_capability().canonical()),
-        client_id: Some(format!("broker-{broker_id}")),
+        client_id: Some(ClientId::broker(broker_id).into_string()),
     };
     let timestamp = u64::try_from(now_ms()).unwrap_or(0);
     let request = TokenRequest::sign(key, &params, timestamp, new_nonce());
@@ -144,7 +145,7 @@ pub(crate) fn suggest(last_message: Option<&str>, persona: &str) -> Vec<String> 
             &["document", "payslip", "paperwork", "upload"],
             [
                 "You'll need your last two payslips, ID and three months of bank statements.",
-                "You can upload documents securely from the link in your portal.",
+                "You can upload documents securely from the outlet in your portal.",
                 "Self-employed applicants need two years of tax returns instead of payslips.",
             ],
         ),

@@ -45,7 +45,7 @@ macro_rules! numeric_enum {
 
 numeric_enum!(
     /// ProtocolMessage `action` (ably-protocol.md §2.2).
-    Action {
+    ProtocolAction {
         Heartbeat = 0,
         Ack = 1,
         Nack = 2,
@@ -134,11 +134,11 @@ mod tests {
     #[test]
     fn known_and_unknown_actions_round_trip() {
         for code in 0..=25 {
-            assert_eq!(Action::from_code(code).code(), code);
+            assert_eq!(ProtocolAction::from_code(code).code(), code);
         }
-        assert_eq!(Action::from_code(99), Action::Unknown(99));
-        assert_eq!(Action::from_code(15), Action::Message);
-        let json = serde_json::to_string(&Action::Unknown(99)).unwrap();
+        assert_eq!(ProtocolAction::from_code(99), ProtocolAction::Unknown(99));
+        assert_eq!(ProtocolAction::from_code(15), ProtocolAction::Message);
+        let json = serde_json::to_string(&ProtocolAction::Unknown(99)).unwrap();
         assert_eq!(json, "99");
     }
 

@@ -41,24 +41,24 @@ pub fn encode_frame(message: &ProtocolMessage) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{Action, PresenceAction};
+    use crate::protocol::{PresenceAction, ProtocolAction};
 
     #[test]
     fn decodes_ably_js_publish_and_ignores_size() {
         let frame = r#"{"action":15,"channel":"room:1","messages":[{"name":"greet","data":"hello","action":0,"size":10}],"msgSerial":0}"#;
         let message = decode_frame(frame, DEFAULT_MAX_FRAME_BYTES).unwrap();
-        assert_eq!(message.action, Action::Message);
+        assert_eq!(message.action, ProtocolAction::Message);
         assert_eq!(message.msg_serial, Some(0));
         let messages = message.messages.unwrap();
         assert_eq!(messages[0].name.as_deref(), Some("greet"));
-        assert!(!encode_frame(&ProtocolMessage::new(Action::Message)).contains("size"));
+        assert!(!encode_frame(&ProtocolMessage::new(ProtocolAction::Message)).contains("size"));
     }
 
     #[test]
     fn unknown_fields_and_nulls_are_accepted() {
         let frame = r#"{"action":11,"channel":"c","flags":983041,"futureField":{"x":1},"error":null,"params":null}"#;
         let message = decode_frame(frame, DEFAULT_MAX_FRAME_BYTES).unwrap();
-        assert_eq!(message.action, Action::Attached);
+        assert_eq!(message.action, ProtocolAction::Attached);
         assert!(message.has_flag(crate::protocol::flags::HAS_PRESENCE));
         assert_eq!(message.error, None);
     }
@@ -66,7 +66,7 @@ mod tests {
     #[test]
     fn unknown_action_is_a_typed_value() {
         let message = decode_frame(r#"{"action":99}"#, DEFAULT_MAX_FRAME_BYTES).unwrap();
-        assert_eq!(message.action, Action::Unknown(99));
+        assert_eq!(message.action, ProtocolAction::Unknown(99));
         let presence = decode_frame(
             r#"{"action":14,"presence":[{"action":42,"clientId":"a"}]}"#,
             DEFAULT_MAX_FRAME_BYTES,

@@ -8,12 +8,12 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::action::{Action, PresenceAction};
+use super::action::{PresenceAction, ProtocolAction};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProtocolMessage {
-    pub action: Action,
+    pub action: ProtocolAction,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -48,7 +48,7 @@ pub struct ProtocolMessage {
 
 impl ProtocolMessage {
     /// A frame with only its action set; the builder-style helpers below fill the rest.
-    pub fn new(action: Action) -> Self {
+    pub fn new(action: ProtocolAction) -> Self {
         Self {
             action,
             id: None,

@@ -7,14 +7,16 @@
 //! - `message`: ProtocolMessage, Message, PresenceMessage, ErrorInfo, ConnectionDetails.
 //! - `data`: payload `encoding` chains (json, base64, utf-8, cipher) both ways.
 //! - `codec`: frames to and from JSON text with a size limit.
+//! - `names`: channel names, conversation ids and client ids, with their rules.
 
 mod action;
 mod codec;
 pub mod data;
 pub mod events;
 mod message;
+pub mod names;
 
-pub use action::{Action, PresenceAction, flags};
+pub use action::{PresenceAction, ProtocolAction, flags};
 pub use codec::{DEFAULT_MAX_FRAME_BYTES, DecodeError, decode_bytes, decode_frame, encode_frame};
 pub use message::{
     AuthDetails, ConnectionDetails, ErrorInfo, Message, PresenceMessage, ProtocolMessage,

@@ -1,6 +1,9 @@
 //! The per-channel state machine (Ably spec RTL), as pure code: attach/detach, re-attach
 //! with the last channelSerial after a reconnect, and the signal that continuity was lost
 //! so the gap can be filled from history.
+//!
+//! Longer than 80 lines, kept whole: `handle`, the channel state machine's dispatch `match`
+//! over (state, input).
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::Arc;

@@ -1,5 +1,8 @@
 //! The connection state machine of Ably's spec (RTN), as pure code: inputs in, effects out,
 //! time passed in. The transport task (`shard`) performs the effects.
+//!
+//! Longer than 80 lines, kept whole: `handle`, the connection state machine's dispatch
+//! `match` over (state, input).
 
 use std::time::{Duration, Instant};
 

@@ -4,11 +4,11 @@
 use serde_json::Value;
 
 use crate::protocol::data::Payload;
-use crate::protocol::events::CHANNEL_PREFIX;
+use crate::protocol::names::CONVERSATION_PREFIX;
 
 use super::{AttachOptions, InboundMessage, Realtime};
 
-pub const LIFECYCLE_CHANNEL: &str = "[meta]channel.lifecycle";
+pub use crate::protocol::names::LIFECYCLE_CHANNEL;
 
 /// Subscribes to the lifecycle metachannel, then lists the conversation channels already
 /// open (the caller decides what to attach). Channels opened later arrive as messages on
@@ -23,7 +23,7 @@ pub async fn discover(realtime: &Realtime) -> Result<Vec<String>, crate::rest::R
             "the lifecycle metachannel is not attached; channels opened from now on may be missed until it is"
         );
     }
-    realtime.rest().channels(CHANNEL_PREFIX).await
+    realtime.rest().channels(CONVERSATION_PREFIX).await
 }
 
 const ATTACH_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -40,5 +40,6 @@ pub fn opened_channel(channel: &str, message: &InboundMessage) -> Option<String>
         .get("name")
         .or_else(|| details.get("channelId"))
         .and_then(Value::as_str)?;
-    name.starts_with(CHANNEL_PREFIX).then(|| name.to_owned())
+    name.starts_with(CONVERSATION_PREFIX)
+        .then(|| name.to_owned())
 }

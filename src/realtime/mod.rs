@@ -24,6 +24,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::protocol::names::{ChannelName, ChannelNameError};
 use crate::protocol::{Message, PresenceAction};
 use crate::rest::RestClient;
 
@@ -34,7 +35,7 @@ pub use presence::PresenceChange;
 pub use types::{ClientError, ClientOptions, InboundMessage, NetEvent, PublishAck};
 
 use pool::ShardPool;
-use shard::ShardCommand;
+use shard::ShardRequest;
 
 /// Events waiting for the application before connections stop reading.
 const EVENT_BUFFER: usize = 8192;
@@ -58,7 +59,17 @@ impl Realtime {
         self.pool.rest()
     }
 
+    /// Attaches; an invalid name fails the channel at once (40010), as the server would.
     pub fn attach(&self, channel: &str, options: AttachOptions) {
+        if let Err(error) = ChannelName::parse(channel) {
+            self.pool.report(NetEvent::Channel {
+                channel: channel.to_owned(),
+                state: ChannelState::Failed,
+                resumed: false,
+                reason: Some(invalid_channel(&error)),
+            });
+            return;
+        }
         self.pool.attach(channel, options);
     }
 
@@ -68,7 +79,7 @@ impl Realtime {
         channel: &str,
     ) -> impl Future<Output = Result<(), ClientError>> + Send + 'static {
         let channel_name = channel.to_owned();
-        self.request(channel, move |reply| ShardCommand::WhenAttached {
+        self.request(channel, move |reply| ShardRequest::WhenAttached {
             channel: channel_name,
             reply,
         })
@@ -97,22 +108,27 @@ impl Realtime {
             message.id.get_or_insert_with(|| format!("{base}:{index}"));
         }
         let channel_name = channel.to_owned();
-        self.request(channel, move |reply| ShardCommand::Publish {
+        self.request(channel, move |reply| ShardRequest::Publish {
             channel: channel_name,
             messages,
             reply,
         })
     }
 
-    /// Sends a command to the channel's connection now, and awaits its answer later.
+    /// Sends a request to the channel's connection now, and awaits its answer later.
     fn request<T: Send + 'static>(
         &self,
         channel: &str,
-        command: impl FnOnce(oneshot::Sender<Result<T, ClientError>>) -> ShardCommand,
+        make: impl FnOnce(oneshot::Sender<Result<T, ClientError>>) -> ShardRequest,
     ) -> impl Future<Output = Result<T, ClientError>> + Send + 'static {
         let (reply, answer) = oneshot::channel();
-        let routed = self.pool.route(channel, command(reply));
+        // An invalid name is refused here, as the server would, without a round trip.
+        let invalid = ChannelName::parse(channel).err();
+        let routed = invalid.is_none() && self.pool.route(channel, make(reply));
         async move {
+            if let Some(error) = invalid {
+                return Err(ClientError::Refused(invalid_channel(&error)));
+            }
             if !routed {
                 return Err(ClientError::Closed);
             }
@@ -150,7 +166,7 @@ impl Realtime {
         data: Option<Value>,
     ) -> impl Future<Output = Result<(), ClientError>> + Send + 'static {
         let channel_name = channel.to_owned();
-        self.request(channel, move |reply| ShardCommand::Presence {
+        self.request(channel, move |reply| ShardRequest::Presence {
             channel: channel_name,
             action,
             data,
@@ -164,12 +180,17 @@ impl Realtime {
         self.pool.broadcast(|| {
             let (reply, answer) = oneshot::channel();
             waits.push(answer);
-            ShardCommand::Close { reply }
+            ShardRequest::Close { reply }
         });
         for wait in waits {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(5), wait).await;
         }
     }
+}
+
+/// The server's answer to an invalid channel name, given locally.
+fn invalid_channel(error: &ChannelNameError) -> crate::protocol::ErrorInfo {
+    crate::protocol::ErrorInfo::new(40010, 400, error.to_string())
 }
 
 /// Ably's idempotent ids: a random base shared by a batch, then `:index`.

@@ -10,11 +10,11 @@ use tokio::sync::mpsc;
 use crate::rest::RestClient;
 
 use super::channel::AttachOptions;
-use super::shard::{Shard, ShardCommand, ShardReport};
+use super::shard::{Shard, ShardReport, ShardRequest};
 use super::types::{ClientOptions, NetEvent};
 
 struct ShardEntry {
-    commands: mpsc::UnboundedSender<ShardCommand>,
+    requests: mpsc::UnboundedSender<ShardRequest>,
     channels: usize,
     /// Ably's limit, lowered if the server says this connection holds fewer.
     limit: usize,
@@ -84,7 +84,7 @@ impl ShardPool {
     /// Starts a new connection; returns its index.
     fn spawn_shard(&self, inner: &mut PoolInner) -> usize {
         let index = inner.shards.len();
-        let (commands, receiver) = mpsc::unbounded_channel();
+        let (requests, receiver) = mpsc::unbounded_channel();
         let shard = Shard::new(
             index,
             self.options.clone(),
@@ -94,7 +94,7 @@ impl ShardPool {
         );
         tokio::spawn(shard.run(receiver));
         inner.shards.push(ShardEntry {
-            commands,
+            requests,
             channels: 0,
             limit: self.options.channels_per_connection.max(1),
         });
@@ -130,7 +130,7 @@ impl ShardPool {
         inner
             .placement
             .insert(channel.to_owned(), (index, options.clone()));
-        let _ = inner.shards[index].commands.send(ShardCommand::Attach {
+        let _ = inner.shards[index].requests.send(ShardRequest::Attach {
             channel: channel.to_owned(),
             options,
             entered,
@@ -141,7 +141,7 @@ impl ShardPool {
         let mut inner = self.inner();
         if let Some((index, _)) = inner.placement.get(channel) {
             let index = *index;
-            let _ = inner.shards[index].commands.send(ShardCommand::Attach {
+            let _ = inner.shards[index].requests.send(ShardRequest::Attach {
                 channel: channel.to_owned(),
                 options,
                 entered: None,
@@ -155,7 +155,7 @@ impl ShardPool {
         let mut inner = self.inner();
         if let Some((index, _)) = inner.placement.remove(channel) {
             inner.shards[index].channels = inner.shards[index].channels.saturating_sub(1);
-            let _ = inner.shards[index].commands.send(ShardCommand::Detach {
+            let _ = inner.shards[index].requests.send(ShardRequest::Detach {
                 channel: channel.to_owned(),
             });
         }
@@ -182,23 +182,31 @@ impl ShardPool {
         self.place(&mut inner, channel, options, Some(from), entered);
     }
 
-    /// Where a command about `channel` goes: its shard, or the first one.
-    pub fn route(&self, channel: &str, command: ShardCommand) -> bool {
+    /// Where a request about `channel` goes: its shard, or the first one.
+    pub fn route(&self, channel: &str, request: ShardRequest) -> bool {
         let mut inner = self.inner();
         if inner.shards.is_empty() {
             self.spawn_shard(&mut inner);
         }
         let index = inner.placement.get(channel).map_or(0, |(index, _)| *index);
-        inner.shards[index].commands.send(command).is_ok()
+        inner.shards[index].requests.send(request).is_ok()
     }
 
-    pub fn broadcast(&self, mut make: impl FnMut() -> ShardCommand) -> usize {
+    pub fn broadcast(&self, mut make: impl FnMut() -> ShardRequest) -> usize {
         let inner = self.inner();
         inner
             .shards
             .iter()
-            .filter(|shard| shard.commands.send(make()).is_ok())
+            .filter(|shard| shard.requests.send(make()).is_ok())
             .count()
+    }
+
+    /// An event from the pool itself (not from a connection), for the application.
+    pub fn report(&self, event: NetEvent) {
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let _ = events.send(event).await;
+        });
     }
 
     pub fn shard_count(&self) -> usize {

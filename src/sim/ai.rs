@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::protocol::events::{Actor, ConversationEvent};
 use crate::realtime::NetEvent;
 
-use super::link::{Link, Publisher};
+use super::connection::{ActorConnection, Publisher};
 use super::script::Persona;
 use super::{Pace, answers, derive_seed, stable_hash};
 
@@ -26,7 +26,7 @@ const ANSWER_CHANCE: f64 = 0.65;
 const QUEUE_MS: std::ops::RangeInclusive<u64> = 600..=2_500;
 
 pub(crate) struct AiWorker {
-    link: Link,
+    connection: ActorConnection,
     /// Channel → persona of the customer there (the web app's customer profile).
     personas: HashMap<String, Persona>,
     seed: u64,
@@ -44,9 +44,14 @@ struct Job {
 }
 
 impl AiWorker {
-    pub fn new(link: Link, personas: HashMap<String, Persona>, seed: u64, pace: Pace) -> Self {
+    pub fn new(
+        connection: ActorConnection,
+        personas: HashMap<String, Persona>,
+        seed: u64,
+        pace: Pace,
+    ) -> Self {
         Self {
-            link,
+            connection,
             personas,
             seed,
             pace,
@@ -60,10 +65,10 @@ impl AiWorker {
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => break,
-                event = self.link.next_event() => match event {
+                event = self.connection.next_event() => match event {
                     Some(event) => {
                         if let Some(job) = self.job_for(event) {
-                            let publisher = self.link.publisher.clone();
+                            let publisher = self.connection.publisher.clone();
                             answering.spawn(answer(job, publisher, self.pace, shutdown.clone()));
                         }
                     }
@@ -73,7 +78,7 @@ impl AiWorker {
             }
         }
         answering.abort_all();
-        self.link.close().await;
+        self.connection.close().await;
     }
 
     fn job_for(&self, event: NetEvent) -> Option<Job> {

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::protocol::events::{Actor, ConversationEvent};
 
-use super::link::Link;
+use super::connection::ActorConnection;
 use super::{Pace, derive_seed};
 
 pub(crate) const BROKER_ID: &str = "sim2";
@@ -105,16 +105,16 @@ impl Iterator for Plan {
 }
 
 pub(crate) struct BrokerActor {
-    link: Link,
+    connection: ActorConnection,
     plan: Plan,
     pace: Pace,
     replies: u32,
 }
 
 impl BrokerActor {
-    pub fn new(link: Link, channels: Vec<String>, seed: u64, pace: Pace) -> Self {
+    pub fn new(connection: ActorConnection, channels: Vec<String>, seed: u64, pace: Pace) -> Self {
         Self {
-            link,
+            connection,
             plan: Plan::new(channels, seed),
             pace,
             replies: 0,
@@ -131,7 +131,7 @@ impl BrokerActor {
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 // Nothing Alex hears changes what he does, but the events must be read.
-                event = self.link.next_event() => if event.is_none() { break },
+                event = self.connection.next_event() => if event.is_none() { break },
                 () = sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
                     let Some((due, visit)) = next.take() else { continue };
                     self.perform(visit, &shutdown);
@@ -142,11 +142,11 @@ impl BrokerActor {
                 }
             }
         }
-        self.link.close().await;
+        self.connection.close().await;
     }
 
     fn perform(&mut self, visit: Visit, shutdown: &CancellationToken) {
-        let publisher = &self.link.publisher;
+        let publisher = &self.connection.publisher;
         match visit {
             Visit::Arrive(channel) => {
                 // Attached first, so the client re-enters after a reconnect.

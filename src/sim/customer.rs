@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::protocol::events::{Actor, ConversationEvent};
 use crate::realtime::NetEvent;
 
-use super::link::Link;
+use super::connection::ActorConnection;
 use super::plan::{Plan, Step, Timed};
 use super::script::Customer;
 use super::{Pace, channel_of, derive_seed, now_ms};
@@ -22,7 +22,7 @@ use super::{Pace, channel_of, derive_seed, now_ms};
 const READ_DELAY_MS: std::ops::RangeInclusive<u64> = 1_000..=4_000;
 
 pub(crate) struct CustomerActor {
-    link: Link,
+    connection: ActorConnection,
     channel: String,
     id: u32,
     name: String,
@@ -40,9 +40,15 @@ pub(crate) struct CustomerActor {
 }
 
 impl CustomerActor {
-    pub fn new(customer: &Customer, link: Link, plan: Plan, seed: u64, pace: Pace) -> Self {
+    pub fn new(
+        customer: &Customer,
+        connection: ActorConnection,
+        plan: Plan,
+        seed: u64,
+        pace: Pace,
+    ) -> Self {
         Self {
-            link,
+            connection,
             channel: channel_of(customer.id),
             id: customer.id,
             name: customer.name.clone(),
@@ -72,7 +78,7 @@ impl CustomerActor {
             let read_due = self.reads_due.iter().map(|(due, _)| *due).min();
             tokio::select! {
                 () = shutdown.cancelled() => break,
-                event = self.link.next_event() => match event {
+                event = self.connection.next_event() => match event {
                     Some(event) => self.on_event(event),
                     None => break,
                 },
@@ -92,7 +98,7 @@ impl CustomerActor {
                 }
             }
         }
-        self.link.close().await;
+        self.connection.close().await;
     }
 
     fn perform(&mut self, step: Step, shutdown: &CancellationToken) {
@@ -101,11 +107,11 @@ impl CustomerActor {
             Step::Enter => {
                 self.online = true;
                 let enter = self
-                    .link
+                    .connection
                     .publisher
                     .client
                     .enter(&channel, Some(json!({"name": self.name})));
-                self.link
+                self.connection
                     .publisher
                     .presence(enter, &channel, "enter", shutdown);
                 // Back at the screen: whatever arrived meanwhile gets read.
@@ -115,8 +121,8 @@ impl CustomerActor {
             }
             Step::Leave => {
                 self.online = false;
-                let leave = self.link.publisher.client.leave(&channel);
-                self.link
+                let leave = self.connection.publisher.client.leave(&channel);
+                self.connection
                     .publisher
                     .presence(leave, &channel, "leave", shutdown);
             }
@@ -126,7 +132,9 @@ impl CustomerActor {
                     actor: Actor::Customer,
                     broker_id: None,
                 };
-                self.link.publisher.publish(&channel, &event, shutdown);
+                self.connection
+                    .publisher
+                    .publish(&channel, &event, shutdown);
             }
             Step::Send(content) => {
                 self.sent += 1;
@@ -135,12 +143,14 @@ impl CustomerActor {
                     actor: Actor::Customer,
                     broker_id: None,
                 };
-                self.link.publisher.publish(&channel, &stop, shutdown);
+                self.connection.publisher.publish(&channel, &stop, shutdown);
                 let message = ConversationEvent::UserMessage {
                     message_id: format!("c{}-m{}", self.id, self.sent),
                     content,
                 };
-                self.link.publisher.publish(&channel, &message, shutdown);
+                self.connection
+                    .publisher
+                    .publish(&channel, &message, shutdown);
             }
             // Handled by the loop: it ends the actor.
             Step::Gone => {}
@@ -194,7 +204,9 @@ impl CustomerActor {
                 actor: Actor::Customer,
                 broker_id: None,
             };
-            self.link.publisher.publish(&self.channel, &read, shutdown);
+            self.connection
+                .publisher
+                .publish(&self.channel, &read, shutdown);
         }
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! - `script`: the cast (names, personas, questions) drawn from the seed.
 //! - `plan`: each customer's timed steps, pure and seeded.
-//! - `link`: connecting, attaching and publishing, shared by every actor.
+//! - `connection`: connecting, attaching and publishing, shared by every actor.
 //! - `customer`, `ai` (+ `answers`), `sla`, `broker`: the actors.
 //!
 //! Determinism: every random choice comes from a `StdRng` derived from the seed, per actor
@@ -18,8 +18,8 @@
 mod ai;
 mod answers;
 mod broker;
+mod connection;
 mod customer;
-mod link;
 mod plan;
 pub mod script;
 mod sla;
@@ -35,11 +35,12 @@ use tracing::{info, warn};
 use url::Url;
 
 use crate::auth::ApiKey;
+use crate::protocol::ErrorInfo;
 use crate::protocol::events::ConversationId;
-use crate::protocol::{ErrorInfo, events::CHANNEL_PREFIX};
+use crate::protocol::names::{CONVERSATION_PREFIX, ClientId};
 use crate::rest::RestError;
 
-use link::Link;
+use connection::ActorConnection;
 
 #[derive(Debug, Clone)]
 pub struct SimConfig {
@@ -134,13 +135,14 @@ pub async fn run(config: SimConfig, shutdown: CancellationToken) -> Result<(), S
     let setup = async {
         let customers = join_all(script.customers.iter().map(|customer| {
             let channel = [channel_of(customer.id)];
-            let client_id = format!("customer-{}", customer.id);
+            let client_id =
+                ClientId::customer(&ConversationId::new(customer.id.to_string())).into_string();
             let config = &config;
-            async move { Link::open(config, &client_id, &channel).await }
+            async move { ActorConnection::open(config, &client_id, &channel).await }
         }));
-        let ai = Link::open(&config, ai::CLIENT_ID, &channels);
+        let ai = ActorConnection::open(&config, ai::CLIENT_ID, &channels);
         let monitor = sla::SlaMonitor::connect(&config, &channels);
-        let broker = Link::connect(&config, broker::CLIENT_ID);
+        let broker = ActorConnection::connect(&config, broker::CLIENT_ID);
         let (customers, ai, monitor, broker) = tokio::join!(customers, ai, monitor, broker);
         Setup::collect(customers, ai, monitor, broker).await
     };
@@ -158,9 +160,9 @@ pub async fn run(config: SimConfig, shutdown: CancellationToken) -> Result<(), S
         "simulation started"
     );
     let mut actors = JoinSet::new();
-    for (customer, link) in script.customers.iter().zip(setup.customers) {
+    for (customer, connection) in script.customers.iter().zip(setup.customers) {
         let plan = plan::Plan::new(customer, config.conversations, config.seed);
-        let actor = customer::CustomerActor::new(customer, link, plan, config.seed, pace);
+        let actor = customer::CustomerActor::new(customer, connection, plan, config.seed, pace);
         actors.spawn(actor.run(start, shutdown.clone()));
     }
     let personas = script
@@ -187,18 +189,18 @@ pub async fn run(config: SimConfig, shutdown: CancellationToken) -> Result<(), S
 
 /// Every client, connected and attached, or the first setup error (the rest are closed).
 struct Setup {
-    customers: Vec<Link>,
-    ai: Link,
+    customers: Vec<ActorConnection>,
+    ai: ActorConnection,
     monitor: sla::SlaMonitor,
-    broker: Link,
+    broker: ActorConnection,
 }
 
 impl Setup {
     async fn collect(
-        customers: Vec<Result<Link, SimError>>,
-        ai: Result<Link, SimError>,
+        customers: Vec<Result<ActorConnection, SimError>>,
+        ai: Result<ActorConnection, SimError>,
         monitor: Result<sla::SlaMonitor, SimError>,
-        broker: Result<Link, SimError>,
+        broker: Result<ActorConnection, SimError>,
     ) -> Result<Self, SimError> {
         fn note<T>(result: Result<T, SimError>, first_error: &mut Option<SimError>) -> Option<T> {
             result
@@ -208,7 +210,7 @@ impl Setup {
                 .ok()
         }
         let mut error = None;
-        let mut customers: Vec<Link> = customers
+        let mut customers: Vec<ActorConnection> = customers
             .into_iter()
             .filter_map(|result| note(result, &mut error))
             .collect();
@@ -225,7 +227,7 @@ impl Setup {
             (error, ai, monitor, broker) => {
                 customers.extend(ai.into_iter().chain(broker));
                 customers.extend(monitor.map(sla::SlaMonitor::into_link));
-                join_all(customers.iter().map(Link::close)).await;
+                join_all(customers.iter().map(ActorConnection::close)).await;
                 Err(error.unwrap_or(SimError::NoConversations))
             }
         }
@@ -253,11 +255,11 @@ impl Pace {
 }
 
 pub(crate) fn channel_of(id: u32) -> String {
-    ConversationId::new(id.to_string()).channel()
+    ConversationId::new(id.to_string()).channel().into_string()
 }
 
 pub(crate) fn is_conversation(channel: &str) -> bool {
-    channel.starts_with(CHANNEL_PREFIX)
+    channel.starts_with(CONVERSATION_PREFIX)
 }
 
 /// An independent seed for one stream of random choices (an actor, a message), so that

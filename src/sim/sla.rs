@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::protocol::events::{ConversationEvent, Severity};
 use crate::realtime::{AttachOptions, NetEvent, discover, opened_channel};
 
-use super::link::Link;
+use super::connection::ActorConnection;
 use super::{SimConfig, SimError, is_conversation};
 
 pub(crate) const CLIENT_ID: &str = "sla-monitor";
@@ -124,33 +124,33 @@ impl WaitClock {
 }
 
 pub(crate) struct SlaMonitor {
-    link: Link,
+    connection: ActorConnection,
 }
 
 impl SlaMonitor {
     /// Connects, then attaches the simulated conversations and every other conversation
     /// channel already open, and follows the lifecycle metachannel for new ones.
     pub async fn connect(config: &SimConfig, channels: &[String]) -> Result<Self, SimError> {
-        let mut link = Link::connect(config, CLIENT_ID).await?;
-        let mut watched = match discover(&link.publisher.client).await {
+        let mut connection = ActorConnection::connect(config, CLIENT_ID).await?;
+        let mut watched = match discover(&connection.publisher.client).await {
             Ok(found) => found,
             Err(error) => {
-                link.close().await;
+                connection.close().await;
                 return Err(SimError::Discovery(error));
             }
         };
         watched.extend(channels.iter().cloned());
         watched.sort_unstable();
         watched.dedup();
-        if let Err(error) = link.attach_all(&watched).await {
-            link.close().await;
+        if let Err(error) = connection.attach_all(&watched).await {
+            connection.close().await;
             return Err(error);
         }
-        Ok(Self { link })
+        Ok(Self { connection })
     }
 
-    pub fn into_link(self) -> Link {
-        self.link
+    pub fn into_link(self) -> ActorConnection {
+        self.connection
     }
 
     pub async fn run(mut self, thresholds: Thresholds, shutdown: CancellationToken) {
@@ -163,10 +163,10 @@ impl SlaMonitor {
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => break,
-                event = self.link.next_event() => match event {
+                event = self.connection.next_event() => match event {
                     Some(NetEvent::Message { channel, message, .. }) => {
                         if let Some(opened) = opened_channel(&channel, &message) {
-                            self.link.publisher.client.attach(&opened, AttachOptions::default());
+                            self.connection.publisher.client.attach(&opened, AttachOptions::default());
                             continue;
                         }
                         if !is_conversation(&channel) {
@@ -187,13 +187,13 @@ impl SlaMonitor {
                     let now = elapsed_ms();
                     for (channel, clock) in &mut clocks {
                         for alert in clock.due(now, thresholds) {
-                            self.link.publisher.publish(channel, &alert.event(), &shutdown);
+                            self.connection.publisher.publish(channel, &alert.event(), &shutdown);
                         }
                     }
                 }
             }
         }
-        self.link.close().await;
+        self.connection.close().await;
     }
 }
 

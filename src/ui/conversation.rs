@@ -9,7 +9,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::app::conversation::{ChatMessage, Conversation, Delivery, Sender, SlaLevel};
+use crate::app::conversation::{ChatMessage, Conversation, Delivery, Sender, Sla, SlaLevel};
 use crate::app::state::{AppState, Focus};
 use crate::config::theme::{Role, Theme};
 use crate::protocol::events::Actor;
@@ -42,32 +42,9 @@ pub fn render(
     let mut top = inner.y;
     let mut bottom = inner.y + inner.height;
     if let Some(sla) = &conversation.sla {
-        let (role, word) = match sla.level {
-            SlaLevel::Breach => (Role::SlaBreach, "SLA BREACH"),
-            SlaLevel::Warning => (Role::SlaWarning, "SLA WARNING"),
-        };
-        // The customer's own wait when known; otherwise what the monitor measured.
-        let waited_since = conversation
-            .waiting_since_ms
-            .unwrap_or_else(|| sla.received_ms - i64::try_from(sla.actual_ms).unwrap_or(0));
-        let due = waited_since + i64::try_from(sla.threshold_ms).unwrap_or(0);
-        let text = format!(
-            " {word}: no reply for {} (limit {}, due {}) ",
-            duration_words(state.now_ms - waited_since),
-            seconds_words(sla.threshold_ms),
-            clock(due, state.utc_offset_s)
-        );
-        frame.render_widget(
-            Paragraph::new(Span::styled(
-                truncate(&text, usize::from(inner.width)),
-                theme.role(role),
-            )),
-            Rect {
-                y: top,
-                height: 1,
-                ..inner
-            },
-        );
+        let (text, role) = sla_banner(state, conversation, sla);
+        let text = truncate(&text, usize::from(inner.width));
+        line(frame, inner, top, Span::styled(text, theme.role(role)));
         top += 1;
     }
     if let Some(typing) = &conversation.typing
@@ -80,13 +57,11 @@ pub fn render(
             Actor::Broker => "Another broker".to_owned(),
         };
         let text = format!("{who} is typing…");
-        frame.render_widget(
-            Paragraph::new(Span::styled(text, theme.role(Role::Typing))),
-            Rect {
-                y: bottom,
-                height: 1,
-                ..inner
-            },
+        line(
+            frame,
+            inner,
+            bottom,
+            Span::styled(text, theme.role(Role::Typing)),
         );
     }
     if conversation.scroll.from_bottom > 0 && bottom > top {
@@ -95,13 +70,11 @@ pub fn render(
             0 => " Scrolled up — End to jump to live ".to_owned(),
             n => format!(" {n} new below — End to jump "),
         };
-        frame.render_widget(
-            Paragraph::new(Span::styled(text, theme.role(Role::Banner))),
-            Rect {
-                y: bottom,
-                height: 1,
-                ..inner
-            },
+        line(
+            frame,
+            inner,
+            bottom,
+            Span::styled(text, theme.role(Role::Banner)),
         );
     }
     let messages_area = Rect {
@@ -117,6 +90,36 @@ pub fn render(
         focused,
         state.utc_offset_s,
     )
+}
+
+/// One line of `area`, at row `y`.
+fn line(frame: &mut Frame, area: Rect, y: u16, span: Span<'_>) {
+    let row = Rect {
+        y,
+        height: 1,
+        ..area
+    };
+    frame.render_widget(Paragraph::new(span), row);
+}
+
+/// The SLA banner's words: the customer's own wait when known; otherwise what the
+/// monitor measured.
+fn sla_banner(state: &AppState, conversation: &Conversation, sla: &Sla) -> (String, Role) {
+    let (role, word) = match sla.level {
+        SlaLevel::Breach => (Role::SlaBreach, "SLA BREACH"),
+        SlaLevel::Warning => (Role::SlaWarning, "SLA WARNING"),
+    };
+    let waited_since = conversation
+        .waiting_since_ms
+        .unwrap_or_else(|| sla.received_ms - i64::try_from(sla.actual_ms).unwrap_or(0));
+    let due = waited_since + i64::try_from(sla.threshold_ms).unwrap_or(0);
+    let text = format!(
+        " {word}: no reply for {} (limit {}, due {}) ",
+        duration_words(state.now_ms - waited_since),
+        seconds_words(sla.threshold_ms),
+        clock(due, state.utc_offset_s)
+    );
+    (text, role)
 }
 
 fn header(conversation: &Conversation, theme: &Theme) -> Line<'static> {

@@ -135,6 +135,19 @@ fn row_lines(
         first.push(Span::styled(text, span.style));
     }
 
+    (
+        Line::from(first),
+        second_line(conversation, state, theme, width),
+    )
+}
+
+/// Presence, waiting time, typing, draft, viewers, then the last message as room allows.
+fn second_line(
+    conversation: &Conversation,
+    state: &AppState,
+    theme: &Theme,
+    width: usize,
+) -> Line<'static> {
     let mut second: Vec<Span> = vec![Span::raw("    ")];
     let (presence_role, presence) = match conversation.presence {
         Presence::Online => (Role::Online, Presence::Online.words()),
@@ -177,5 +190,5 @@ fn row_lines(
             ));
         }
     }
-    (Line::from(first), Line::from(second))
+    Line::from(second)
 }

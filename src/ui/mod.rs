@@ -43,6 +43,32 @@ pub fn key_mode(state: &AppState) -> KeyMode {
     }
 }
 
+/// The help or quit popup over the panes, when one is open; returns its cursor.
+fn render_popup(
+    frame: &mut Frame,
+    area: Rect,
+    state: &AppState,
+    theme: &Theme,
+    keymap: &Keymap,
+) -> Option<(u16, u16)> {
+    match state.popup {
+        Some(Popup::Help) => Some(help::render_help(
+            frame,
+            area,
+            theme,
+            keymap,
+            state.help_offset,
+        )),
+        Some(Popup::ConfirmQuit) => Some(help::render_confirm_quit(
+            frame,
+            area,
+            theme,
+            state.outbox.len(),
+        )),
+        None => None,
+    }
+}
+
 pub fn render(frame: &mut Frame, state: &AppState, theme: &Theme, keymap: &Keymap) {
     let area = frame.area();
     if area.height < 3 || area.width < 20 {
@@ -92,22 +118,7 @@ pub fn render(frame: &mut Frame, state: &AppState, theme: &Theme, keymap: &Keyma
     };
     status_bar::render(frame, status, state, theme, keymap);
 
-    let popup_cursor = match state.popup {
-        Some(Popup::Help) => Some(help::render_help(
-            frame,
-            main,
-            theme,
-            keymap,
-            state.help_offset,
-        )),
-        Some(Popup::ConfirmQuit) => Some(help::render_confirm_quit(
-            frame,
-            main,
-            theme,
-            state.outbox.len(),
-        )),
-        None => None,
-    };
+    let popup_cursor = render_popup(frame, main, state, theme, keymap);
     let cursor = popup_cursor.or(match state.focus {
         Focus::Inbox => inbox_cursor,
         Focus::Conversation => conversation_cursor,

@@ -169,14 +169,14 @@ fn presence_line(state: &AppState, seen: &PresenceSeen) -> Option<String> {
     }
     let id = ConversationId::from_channel(&seen.channel)?;
     let conversation = state.conversations.get(&id)?;
-    let client = seen.client_id.as_str();
+    let client = &seen.client_id;
     let left = !seen.present();
     let name = seen
         .name
         .as_deref()
         .map(clean_line)
         .filter(|n| !n.trim().is_empty());
-    if client == format!("customer-{id}") {
+    if client.is_customer_of(&id) {
         let word = if left { "offline" } else { "online" };
         let who = match name.or_else(|| conversation.customer_name.clone()) {
             Some(name) => format!("conversation {} ({name})", conversation.id),
@@ -185,10 +185,10 @@ fn presence_line(state: &AppState, seen: &PresenceSeen) -> Option<String> {
         let time = clock(seen.timestamp.unwrap_or(state.now_ms), state.utc_offset_s);
         return Some(format!("Customer {word}, {who}, {time}"));
     }
-    if client.starts_with("broker-") && client != state.my_client_id() {
+    if client.broker_id().is_some() && *client != state.my_client_id() {
         let name = name
-            .or_else(|| conversation.viewers.get(client).cloned())
-            .unwrap_or_else(|| clean_line(client));
+            .or_else(|| conversation.viewers.get(client.as_str()).cloned())
+            .unwrap_or_else(|| clean_line(client.as_str()));
         let verb = if left {
             "stopped viewing"
         } else {

@@ -7,25 +7,29 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::app::action::Command;
-use crate::app::state::{AppState, LinkState};
+use crate::app::state::{AppState, ConnectionStatus};
 use crate::config::theme::{Role, Theme};
 use crate::input::Keymap;
 
 use super::text::truncate;
 
 pub fn connection_words(state: &AppState) -> (String, bool) {
-    let (link, attempts) = state.link_summary();
-    let words = match link {
-        LinkState::Connected => "connected".to_owned(),
-        LinkState::Initialized | LinkState::Connecting if attempts == 0 => "connecting".to_owned(),
-        LinkState::Initialized | LinkState::Connecting | LinkState::Disconnected => {
+    let (connection, attempts) = state.connection_summary();
+    let words = match connection {
+        ConnectionStatus::Connected => "connected".to_owned(),
+        ConnectionStatus::Initialized | ConnectionStatus::Connecting if attempts == 0 => {
+            "connecting".to_owned()
+        }
+        ConnectionStatus::Initialized
+        | ConnectionStatus::Connecting
+        | ConnectionStatus::Disconnected => {
             format!("reconnecting (attempt {})", attempts.max(1))
         }
-        LinkState::Suspended => format!("offline — still retrying (attempt {attempts})"),
-        LinkState::Closing | LinkState::Closed => "closed".to_owned(),
-        LinkState::Failed => "failed".to_owned(),
+        ConnectionStatus::Suspended => format!("offline — still retrying (attempt {attempts})"),
+        ConnectionStatus::Closing | ConnectionStatus::Closed => "closed".to_owned(),
+        ConnectionStatus::Failed => "failed".to_owned(),
     };
-    (words, link == LinkState::Connected)
+    (words, connection == ConnectionStatus::Connected)
 }
 
 pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, keymap: &Keymap) {
@@ -110,4 +114,46 @@ pub fn banner(state: &AppState) -> Option<String> {
         return Some(format!("Connection {words}{queued}"));
     }
     state.notice.clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::connection_words;
+    use crate::app::state::{AppState, ConnectionStatus, Identity, ShardConnection};
+
+    fn with(connections: &[(ConnectionStatus, u32)]) -> AppState {
+        let me = Identity {
+            broker_id: "7".into(),
+            broker_name: "Sam".into(),
+        };
+        let mut state = AppState::new(me, false, Default::default(), 0);
+        for (shard, (status, attempts)) in connections.iter().enumerate() {
+            let connection = ShardConnection {
+                state: *status,
+                reason: None,
+                attempts: *attempts,
+            };
+            state.connections.insert(shard, connection);
+        }
+        state
+    }
+
+    #[test]
+    fn the_worst_connection_is_said_in_words() {
+        let connected = with(&[(ConnectionStatus::Connected, 0)]);
+        assert_eq!(connection_words(&connected), ("connected".to_owned(), true));
+        let one_down = with(&[
+            (ConnectionStatus::Connected, 0),
+            (ConnectionStatus::Connecting, 2),
+        ]);
+        assert_eq!(
+            connection_words(&one_down),
+            ("reconnecting (attempt 2)".to_owned(), false)
+        );
+        let suspended = with(&[(ConnectionStatus::Suspended, 7)]);
+        assert_eq!(
+            connection_words(&suspended).0,
+            "offline — still retrying (attempt 7)"
+        );
+    }
 }

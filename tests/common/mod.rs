@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use brokerdash::hub::{self, DEVELOPMENT_KEY, HubConfig, RunningHub};
-use brokerdash::protocol::{Action, Message, ProtocolMessage, decode_frame, encode_frame};
+use brokerdash::protocol::{Message, ProtocolAction, ProtocolMessage, decode_frame, encode_frame};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -75,7 +75,7 @@ impl Client {
         let (tx, mut rx) = open(hub, params).await;
         let connected = rx
             .recv_until("CONNECTED", PROMPT, |frame| {
-                frame.action == Action::Connected
+                frame.action == ProtocolAction::Connected
             })
             .await;
         Self { tx, rx, connected }
@@ -98,7 +98,7 @@ impl Client {
 
     /// Attaches with default modes and returns the ATTACHED frame.
     pub async fn attach(&mut self, channel: &str) -> ProtocolMessage {
-        self.attach_with(ProtocolMessage::new(Action::Attach).with_channel(channel))
+        self.attach_with(ProtocolMessage::new(ProtocolAction::Attach).with_channel(channel))
             .await
     }
 
@@ -108,7 +108,8 @@ impl Client {
         self.tx.send(&attach).await;
         self.rx
             .recv_until(&format!("ATTACHED {channel}"), PROMPT, |frame| {
-                frame.action == Action::Attached && frame.channel.as_deref() == Some(&channel)
+                frame.action == ProtocolAction::Attached
+                    && frame.channel.as_deref() == Some(&channel)
             })
             .await
     }
@@ -128,17 +129,20 @@ impl Client {
             let frame = self
                 .rx
                 .recv_until(&format!("ACK and echo of {name}"), PROMPT, |frame| {
-                    matches!(frame.action, Action::Ack | Action::Nack | Action::Message)
+                    matches!(
+                        frame.action,
+                        ProtocolAction::Ack | ProtocolAction::Nack | ProtocolAction::Message
+                    )
                 })
                 .await;
             match frame.action {
-                Action::Message => {
+                ProtocolAction::Message => {
                     let messages = frame.messages.unwrap_or_default();
                     echoed |= frame.channel.as_deref() == Some(channel)
                         && messages.iter().any(|m| m.name.as_deref() == Some(name));
                 }
                 _ if acks(&frame, serial) => {
-                    assert_eq!(frame.action, Action::Ack, "NACK: {:?}", frame.error);
+                    assert_eq!(frame.action, ProtocolAction::Ack, "NACK: {:?}", frame.error);
                     acked = true;
                 }
                 _ => {}
@@ -149,12 +153,12 @@ impl Client {
     /// A ping that the hub must answer: proof the connection still works.
     pub async fn ping(&mut self) {
         let id = format!("ping-{}", self.tx.next_msg_serial);
-        let mut ping = ProtocolMessage::new(Action::Heartbeat);
+        let mut ping = ProtocolMessage::new(ProtocolAction::Heartbeat);
         ping.id = Some(id.clone());
         self.tx.send(&ping).await;
         self.rx
             .recv_until("HEARTBEAT reply", PROMPT, |frame| {
-                frame.action == Action::Heartbeat && frame.id.as_deref() == Some(&id)
+                frame.action == ProtocolAction::Heartbeat && frame.id.as_deref() == Some(&id)
             })
             .await;
     }
@@ -202,7 +206,7 @@ impl FrameSender {
     pub async fn publish(&mut self, channel: &str, messages: Vec<Message>) -> i64 {
         let serial = self.next_msg_serial;
         self.next_msg_serial += 1;
-        let mut frame = ProtocolMessage::new(Action::Message).with_channel(channel);
+        let mut frame = ProtocolMessage::new(ProtocolAction::Message).with_channel(channel);
         frame.msg_serial = Some(serial);
         frame.messages = Some(messages);
         self.send(&frame).await;
@@ -217,7 +221,7 @@ impl FrameSender {
     ) -> i64 {
         let serial = self.next_msg_serial;
         self.next_msg_serial += 1;
-        let mut frame = ProtocolMessage::new(Action::Presence).with_channel(channel);
+        let mut frame = ProtocolMessage::new(ProtocolAction::Presence).with_channel(channel);
         frame.msg_serial = Some(serial);
         frame.presence = Some(presence);
         self.send(&frame).await;
@@ -305,10 +309,11 @@ impl FrameReceiver {
     pub async fn expect_ack(&mut self, msg_serial: i64, within: Duration) -> ProtocolMessage {
         let reply = self
             .recv_until(&format!("ACK {msg_serial}"), within, |frame| {
-                matches!(frame.action, Action::Ack | Action::Nack) && acks(frame, msg_serial)
+                matches!(frame.action, ProtocolAction::Ack | ProtocolAction::Nack)
+                    && acks(frame, msg_serial)
             })
             .await;
-        assert_eq!(reply.action, Action::Ack, "NACK: {:?}", reply.error);
+        assert_eq!(reply.action, ProtocolAction::Ack, "NACK: {:?}", reply.error);
         reply
     }
 

@@ -1,4 +1,7 @@
 //! Commands from the keymap.
+//!
+//! Longer than 80 lines, kept whole: `command`, a dispatch `match` over the keymap's
+//! commands.
 
 use serde_json::json;
 

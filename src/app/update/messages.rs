@@ -1,5 +1,8 @@
 //! Conversation events into conversations: live (they may count as unread, start or end
 //! the customer's wait, ring, raise the SLA) or from history (stored quietly).
+//!
+//! Longer than 80 lines, kept whole: `live`, a dispatch `match` over the event kinds; each
+//! arm is short or calls out.
 
 use serde_json::Value;
 
@@ -59,23 +62,7 @@ pub(super) fn live(state: &mut AppState, incoming: Incoming, effects: &mut Vec<E
             content,
             persona,
             ..
-        } => {
-            let persona = persona.map(|p| clean_line(&p));
-            if persona.is_some() {
-                conversation.persona.clone_from(&persona);
-            }
-            conversation.typing = None;
-            let fresh = conversation.insert(ChatMessage {
-                id: message_id,
-                sender: Sender::Ai { persona },
-                text: clean_block_owned(content),
-                at_ms,
-                delivery: None,
-            });
-            if fresh && !on_screen {
-                conversation.unread += 1;
-            }
-        }
+        } => ai_message(conversation, message_id, content, persona, at_ms, on_screen),
         ConversationEvent::BrokerMessage {
             message_id,
             content,
@@ -128,11 +115,12 @@ pub(super) fn live(state: &mut AppState, incoming: Incoming, effects: &mut Vec<E
                 } else {
                     SlaLevel::Warning
                 };
+                let received_ms = now;
                 conversation.raise_sla(Sla {
                     level,
                     threshold_ms,
                     actual_ms,
-                    received_ms: now,
+                    received_ms,
                 });
                 outcome.ring = violation;
             }
@@ -142,7 +130,7 @@ pub(super) fn live(state: &mut AppState, incoming: Incoming, effects: &mut Vec<E
             let text = format!(
                 "Unknown event {}: {}",
                 clean_line(&name),
-                clean_line(&preview_json(&data))
+                preview_json(&data)
             );
             conversation.odd_event(incoming.wire_id, text, at_ms);
         }
@@ -220,12 +208,39 @@ fn after_live(state: &mut AppState, outcome: Outcome, on_screen: bool, effects: 
     }
 }
 
+/// The first 80 characters of an unknown event's data, cleaned.
 fn preview_json(data: &Value) -> String {
     let text = data.to_string();
-    if text.chars().count() > 80 {
+    let text = if text.chars().count() > 80 {
         format!("{}…", text.chars().take(80).collect::<String>())
     } else {
         text
+    };
+    clean_line(&text)
+}
+
+fn ai_message(
+    conversation: &mut Conversation,
+    message_id: String,
+    content: String,
+    persona: Option<String>,
+    at_ms: i64,
+    on_screen: bool,
+) {
+    let persona = persona.map(|p| clean_line(&p));
+    if persona.is_some() {
+        conversation.persona.clone_from(&persona);
+    }
+    conversation.typing = None;
+    let fresh = conversation.insert(ChatMessage {
+        id: message_id,
+        sender: Sender::Ai { persona },
+        text: clean_block_owned(content),
+        at_ms,
+        delivery: None,
+    });
+    if fresh && !on_screen {
+        conversation.unread += 1;
     }
 }
 

@@ -13,6 +13,7 @@ mod replies;
 mod text;
 
 use crate::protocol::events::{Actor, ConversationEvent, ConversationId, TimedEvent};
+use crate::protocol::names::ChannelName;
 use crate::sanitize::clean_block;
 
 use super::action::Action;
@@ -33,11 +34,11 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::ComposerKey(key) => text::composer_key(state, key, &mut effects),
         Action::FilterKey(key) => text::filter_key(state, key),
         Action::PopupKey(key) => text::popup_key(state, key, &mut effects),
-        Action::Link {
+        Action::Connection {
             shard,
-            state: link,
+            state: connection,
             reason,
-        } => net::link(state, shard, link, reason, &mut effects),
+        } => net::connection(state, shard, connection, reason, &mut effects),
         Action::Watch {
             channel,
             attached,
@@ -88,7 +89,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             from_web_app,
         } => {
             // A late answer for a conversation no longer open is not shown under another.
-            if state.open_conversation().map(|c| c.channel.as_str()) != Some(channel.as_str()) {
+            if state.open_conversation().map(|c| &c.channel) != Some(&channel) {
                 return effects;
             }
             suggestions(state, channel, &replies, from_web_app);
@@ -138,7 +139,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
     effects
 }
 
-fn suggestions(state: &mut AppState, channel: String, replies: &[String], from_web_app: bool) {
+fn suggestions(state: &mut AppState, channel: ChannelName, replies: &[String], from_web_app: bool) {
     let replies: Vec<String> = replies
         .iter()
         .map(|reply| clean_block(reply))
@@ -186,9 +187,9 @@ fn tick(state: &mut AppState, now_ms: i64, effects: &mut Vec<Effect>) -> bool {
     true
 }
 
-pub(crate) fn typing_effect(state: &AppState, channel: &str, started: bool) -> Effect {
+pub(crate) fn typing_effect(state: &AppState, channel: &ChannelName, started: bool) -> Effect {
     Effect::Publish {
-        channel: channel.to_owned(),
+        channel: channel.clone(),
         event: TimedEvent {
             event: ConversationEvent::Typing {
                 started,
@@ -212,7 +213,7 @@ pub(crate) fn ensure_conversation(
             .conversations
             .insert(id.clone(), Conversation::new(id.clone()));
         effects.push(Effect::Attach {
-            channel: channel.to_owned(),
+            channel: id.channel(),
         });
     }
     Some(id)

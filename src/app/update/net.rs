@@ -7,30 +7,30 @@ use crate::sanitize::clean_line;
 use super::super::action::PresenceSeen;
 use super::super::conversation::{ChatMessage, Presence, Sender};
 use super::super::effect::Effect;
-use super::super::state::{AppState, Link, LinkState};
+use super::super::state::{AppState, ConnectionStatus, ShardConnection};
 use super::replies;
 
-pub(super) fn link(
+pub(super) fn connection(
     state: &mut AppState,
     shard: usize,
-    link_state: LinkState,
+    status: ConnectionStatus,
     reason: Option<String>,
     effects: &mut Vec<Effect>,
 ) {
-    let link = state.links.entry(shard).or_insert(Link {
-        state: LinkState::Initialized,
+    let connection = state.connections.entry(shard).or_insert(ShardConnection {
+        state: ConnectionStatus::Initialized,
         reason: None,
         attempts: 0,
     });
-    if link_state == LinkState::Connecting && link.state != LinkState::Initialized {
-        link.attempts += 1;
+    if status == ConnectionStatus::Connecting && connection.state != ConnectionStatus::Initialized {
+        connection.attempts += 1;
     }
-    if link_state == LinkState::Connected {
-        link.attempts = 0;
+    if status == ConnectionStatus::Connected {
+        connection.attempts = 0;
     }
-    link.state = link_state;
-    link.reason = reason.map(|reason| clean_line(&reason));
-    if link_state == LinkState::Connected {
+    connection.state = status;
+    connection.reason = reason.map(|reason| clean_line(&reason));
+    if status == ConnectionStatus::Connected {
         replies::connection_back(state, effects);
     }
 }
@@ -112,7 +112,7 @@ pub(super) fn presence(state: &mut AppState, seen: PresenceSeen) {
         return;
     };
     let present = seen.present();
-    if seen.client_id == format!("customer-{}", conversation.id) {
+    if seen.client_id.is_customer_of(&conversation.id) {
         if let Some(name) = seen
             .name
             .as_deref()
@@ -126,12 +126,14 @@ pub(super) fn presence(state: &mut AppState, seen: PresenceSeen) {
             (true, true) => Presence::Away,
             (true, false) => Presence::Online,
         };
-    } else if seen.client_id.starts_with("broker-") && seen.client_id != my_client_id {
+    } else if seen.client_id.broker_id().is_some() && seen.client_id != my_client_id {
         if present && seen.viewing.unwrap_or(true) {
-            let name = clean_line(seen.name.as_deref().unwrap_or(&seen.client_id));
-            conversation.viewers.insert(seen.client_id, name);
+            let name = clean_line(seen.name.as_deref().unwrap_or(seen.client_id.as_str()));
+            conversation
+                .viewers
+                .insert(seen.client_id.into_string(), name);
         } else {
-            conversation.viewers.remove(&seen.client_id);
+            conversation.viewers.remove(seen.client_id.as_str());
         }
     }
     state.reposition(&id);

@@ -12,16 +12,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{Message as WsMessage, Utf8Bytes, WebSocket};
+use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::oneshot;
 use tokio::time::{Instant, sleep_until};
 use tracing::{debug, info, warn};
 
-use crate::protocol::{Action, ConnectionDetails, ErrorInfo, ProtocolMessage, encode_frame};
+use crate::protocol::{
+    ConnectionDetails, ErrorInfo, ProtocolAction, ProtocolMessage, encode_frame,
+};
 
 use super::clock::now_ms;
 use super::identity::Identity;
-use super::link::Link;
+use super::outlet::Outlet;
 use super::state::{Connection, HubState, lock};
 use writer::Ending;
 
@@ -74,58 +77,36 @@ enum End {
 }
 
 pub(crate) async fn run(hub: Arc<HubState>, socket: WebSocket, params: ConnectParams) {
-    let (mut sink, mut stream) = socket.split();
+    let (sink, mut stream) = socket.split();
     let identity = match authenticate(&hub, &params) {
         Ok(identity) => identity,
-        Err(error) => {
-            // Accept the upgrade, then refuse in the protocol: ably-js only reports the
-            // real reason this way (ably-protocol.md §1.5).
-            let frame = ProtocolMessage::new(Action::Error).with_error(error);
-            let _ = sink
-                .send(WsMessage::Text(encode_frame(&frame).into()))
-                .await;
-            let _ = sink.send(WsMessage::Close(None)).await;
-            return;
-        }
+        Err(error) => return refuse(sink, error).await,
     };
     // Never past the state TTL: a client's huge remainPresentFor must not keep its
     // presence members and its connection state for ever.
     let grace = params
         .remain_present_for
-        .map(|asked| asked.min(hub.config.connection_state_ttl))
-        .unwrap_or(hub.config.presence_grace);
+        .map_or(hub.config.presence_grace, |asked| {
+            asked.min(hub.config.connection_state_ttl)
+        });
     let (connection, resume_error) =
         open_connection(&hub, identity, params.resume.as_deref(), grace);
-    let generation = {
-        let mut state = connection.state();
-        state.generation += 1;
-        state.live = true;
-        state.presence_grace = grace;
-        state.generation
-    };
-    connection.current_transport.send_replace(generation);
+    let generation = claim_transport(&connection, grace);
     let mut superseded = connection.current_transport.subscribe();
-    let (link, queue, overflow) = Link::new(params.echo, hub.config.send_queue_frames);
-    link.send(connected_frame(&hub, &connection, resume_error));
+    let (outlet, queue, overflow) = Outlet::new(params.echo, hub.config.send_queue_frames);
+    outlet.send(connected_frame(&hub, &connection, resume_error));
     info!(connection = %connection.id, resumed = params.resume.is_some(), "connection open");
 
     // From here on the connection is live in the hub's state: however this task ends,
     // panics included, the guard takes its subscriptions away and ends the connection.
-    let mut teardown = Teardown {
-        hub: hub.clone(),
-        connection: connection.clone(),
-        link: link.clone(),
-        subscribed: handlers::Subscribed::default(),
-        generation,
-        end: None,
-    };
+    let mut teardown = Teardown::new(&hub, &connection, &outlet, generation);
     let (end_writer, ending) = oneshot::channel();
     let mut writer = tokio::spawn(writer::run(hub.clone(), sink, queue, overflow, ending));
     let mut drops = hub.faults.drop_all.subscribe();
     let mut session = handlers::Session::new(
         hub.clone(),
         connection.clone(),
-        link.clone(),
+        outlet.clone(),
         teardown.subscribed.clone(),
     );
 
@@ -134,7 +115,7 @@ pub(crate) async fn run(hub: Arc<HubState>, socket: WebSocket, params: ConnectPa
         tokio::select! {
             () = hub.shutdown.cancelled() => {
                 let error = ErrorInfo::new(80003, 503, "Hub shutting down");
-                link.send(frame_text(&ProtocolMessage::new(Action::Disconnected).with_error(error)));
+                outlet.send(frame_text(&ProtocolMessage::new(ProtocolAction::Disconnected).with_error(error)));
                 break End::Shutdown;
             }
             _ = drops.changed() => break End::Lost,
@@ -150,29 +131,13 @@ pub(crate) async fn run(hub: Arc<HubState>, socket: WebSocket, params: ConnectPa
                 }
             }
             incoming = stream.next() => {
-                let text = match incoming {
-                    Some(Ok(WsMessage::Text(text))) => text,
-                    Some(Ok(WsMessage::Binary(_))) => {
-                        session.fatal(ErrorInfo::new(40000, 400, "Binary frames are not supported: this hub speaks JSON (use format=json, useBinaryProtocol: false)"));
-                        break End::Failed;
-                    }
-                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
-                    Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => break End::Lost,
-                };
-                if hub.faults.take_panic() {
-                    panic!("fault injected: a session task panics while handling a frame");
-                }
-                match session.handle(&text) {
-                    handlers::Flow::Continue => {}
-                    handlers::Flow::Closed => break End::Closed,
-                    handlers::Flow::Disconnect => break End::Lost,
-                    handlers::Flow::Failed => break End::Failed,
+                if let Some(end) = on_incoming(&hub, &mut session, incoming) {
+                    break end;
                 }
             }
         }
     };
     debug!(connection = %connection.id, ?end, "transport ending");
-
     let graceful = matches!(
         end,
         End::Closed | End::Failed | End::Shutdown | End::Disconnected
@@ -192,6 +157,55 @@ pub(crate) async fn run(hub: Arc<HubState>, socket: WebSocket, params: ConnectPa
     drop(stream);
 }
 
+/// Accepts the upgrade, then refuses in the protocol: ably-js only reports the real
+/// reason this way.
+async fn refuse(mut sink: SplitSink<WebSocket, WsMessage>, error: ErrorInfo) {
+    let frame = ProtocolMessage::new(ProtocolAction::Error).with_error(error);
+    let _ = sink
+        .send(WsMessage::Text(encode_frame(&frame).into()))
+        .await;
+    let _ = sink.send(WsMessage::Close(None)).await;
+}
+
+/// This transport becomes the connection's current one; returns its generation.
+fn claim_transport(connection: &Connection, grace: Duration) -> u64 {
+    let generation = {
+        let mut state = connection.state();
+        state.generation += 1;
+        state.live = true;
+        state.presence_grace = grace;
+        state.generation
+    };
+    connection.current_transport.send_replace(generation);
+    generation
+}
+
+/// A frame from the client, handled; `Some` when the transport ends because of it.
+fn on_incoming(
+    hub: &HubState,
+    session: &mut handlers::Session,
+    incoming: Option<Result<WsMessage, axum::Error>>,
+) -> Option<End> {
+    let text = match incoming {
+        Some(Ok(WsMessage::Text(text))) => text,
+        Some(Ok(WsMessage::Binary(_))) => {
+            session.fatal(ErrorInfo::new(40000, 400, "Binary frames are not supported: this hub speaks JSON (use format=json, useBinaryProtocol: false)"));
+            return Some(End::Failed);
+        }
+        Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => return None,
+        Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => return Some(End::Lost),
+    };
+    if hub.faults.take_panic() {
+        panic!("fault injected: a session task panics while handling a frame");
+    }
+    match session.handle(&text) {
+        handlers::Flow::Continue => None,
+        handlers::Flow::Closed => Some(End::Closed),
+        handlers::Flow::Disconnect => Some(End::Lost),
+        handlers::Flow::Failed => Some(End::Failed),
+    }
+}
+
 /// The end of a transport, run when the session task ends for any reason. A task that
 /// panicked (or was cancelled) never says why it ended: it counts as a lost transport, so
 /// its presence members leave after the usual grace and its state is forgotten after the
@@ -199,18 +213,35 @@ pub(crate) async fn run(hub: Arc<HubState>, socket: WebSocket, params: ConnectPa
 struct Teardown {
     hub: Arc<HubState>,
     connection: Arc<Connection>,
-    link: Link,
+    outlet: Outlet,
     subscribed: handlers::Subscribed,
     generation: u64,
     end: Option<End>,
 }
 
 impl Teardown {
+    fn new(
+        hub: &Arc<HubState>,
+        connection: &Arc<Connection>,
+        outlet: &Outlet,
+        generation: u64,
+    ) -> Self {
+        Self {
+            hub: hub.clone(),
+            connection: connection.clone(),
+            outlet: outlet.clone(),
+            subscribed: handlers::Subscribed::default(),
+            generation,
+            end: None,
+        }
+    }
+
     /// Removes this transport's subscriptions (not a newer transport's, after a resume).
     fn unsubscribe(&self) {
         let names = std::mem::take(&mut *lock(&self.subscribed));
         for name in names {
-            self.hub.unsubscribe(&name, &self.connection.id, &self.link);
+            self.hub
+                .unsubscribe(&name, &self.connection.id, &self.outlet);
         }
     }
 }
@@ -307,7 +338,7 @@ pub(super) fn connected_frame(
     let client_id = connection.state().identity.client_id.clone();
     let config = &hub.config;
     let millis = |duration: Duration| u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
-    let mut frame = ProtocolMessage::new(Action::Connected);
+    let mut frame = ProtocolMessage::new(ProtocolAction::Connected);
     frame.connection_id = Some(connection.id.to_string());
     frame.connection_details = Some(ConnectionDetails {
         client_id,

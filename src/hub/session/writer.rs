@@ -12,9 +12,9 @@ use futures_util::stream::SplitSink;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep_until, timeout, timeout_at};
 
-use crate::protocol::{Action, ErrorInfo, ProtocolMessage, encode_frame};
+use crate::protocol::{ErrorInfo, ProtocolAction, ProtocolMessage, encode_frame};
 
-use super::super::link::{Outbound, Overflow};
+use super::super::outlet::{Outbound, Overflow};
 use super::super::state::HubState;
 
 /// How the reader asks the writer to stop.
@@ -45,7 +45,9 @@ pub(crate) async fn run(
     mut ending: oneshot::Receiver<Ending>,
 ) -> WriterEnd {
     let idle = hub.config.max_idle_interval;
-    let heartbeat = Utf8Bytes::from(encode_frame(&ProtocolMessage::new(Action::Heartbeat)));
+    let heartbeat = Utf8Bytes::from(encode_frame(&ProtocolMessage::new(
+        ProtocolAction::Heartbeat,
+    )));
     let mut last_sent = Instant::now();
     loop {
         let outbound = tokio::select! {
@@ -59,7 +61,7 @@ pub(crate) async fn run(
             () = overflow.wait() => {
                 tracing::warn!("a connection read too slowly and is being disconnected (it can resume)");
                 let error = ErrorInfo::new(80003, 400, "Send queue overflowed: the client read too slowly; resume to receive the rest");
-                let frame = ProtocolMessage::new(Action::Disconnected).with_error(error);
+                let frame = ProtocolMessage::new(ProtocolAction::Disconnected).with_error(error);
                 let _ = timeout(FLUSH_TIMEOUT, sink.send(WsMessage::Text(encode_frame(&frame).into()))).await;
                 return WriterEnd::Overflowed;
             }

@@ -6,42 +6,9 @@
 mod parse;
 mod wire;
 
-use std::fmt;
-
 use serde_json::Value;
 
-pub const CHANNEL_PREFIX: &str = "conversation:";
-
-/// The `{conversationId}` of a `conversation:{conversationId}` channel.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ConversationId(String);
-
-impl ConversationId {
-    pub fn new(id: impl Into<String>) -> Self {
-        Self(id.into())
-    }
-
-    pub fn from_channel(channel: &str) -> Option<Self> {
-        channel
-            .strip_prefix(CHANNEL_PREFIX)
-            .filter(|id| !id.is_empty())
-            .map(|id| Self(id.to_owned()))
-    }
-
-    pub fn channel(&self) -> String {
-        format!("{CHANNEL_PREFIX}{}", self.0)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for ConversationId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub use super::names::ConversationId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Actor {

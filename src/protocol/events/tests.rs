@@ -140,15 +140,6 @@ fn implausible_times_and_durations_from_the_wire_are_not_read() {
 }
 
 #[test]
-fn conversation_ids_come_from_channel_names() {
-    let id = ConversationId::from_channel("conversation:42").unwrap();
-    assert_eq!(id.as_str(), "42");
-    assert_eq!(id.channel(), "conversation:42");
-    assert_eq!(ConversationId::from_channel("other:1"), None);
-    assert_eq!(ConversationId::from_channel("conversation:"), None);
-}
-
-#[test]
 fn text_moves_into_the_event_and_a_malformed_event_keeps_all_it_carried() {
     let data = json!({"messageId": "m1", "content": "kept whole", "brokerId": {"not": "text"}});
     let parsed = parse("message:broker", data.clone());

@@ -1,10 +1,13 @@
 //! Per-channel state: the channel machines' effects, a channel moved on a 90010, and
 //! the gap filled from history after a lost continuity.
+//!
+//! Longer than 80 lines, kept whole: `channel_effect`, a dispatch `match` over the channel
+//! machine's effects.
 
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use crate::protocol::{Action, ErrorInfo, Message, PresenceAction, ProtocolMessage};
+use crate::protocol::{ErrorInfo, Message, PresenceAction, ProtocolAction, ProtocolMessage};
 use crate::realtime::channel::{ChannelEffect, ChannelInput};
 use crate::realtime::types::{ClientError, InboundMessage, NetEvent};
 use crate::rest::{HistoryQuery, RestClient, RestError};
@@ -57,13 +60,13 @@ impl Shard {
                 channel_serial,
                 params,
             } => {
-                let mut frame = ProtocolMessage::new(Action::Attach).with_channel(name);
+                let mut frame = ProtocolMessage::new(ProtocolAction::Attach).with_channel(name);
                 frame.channel_serial = channel_serial;
                 frame.params = params;
                 self.send(&frame).await;
             }
             ChannelEffect::SendDetach => {
-                self.send(&ProtocolMessage::new(Action::Detach).with_channel(name))
+                self.send(&ProtocolMessage::new(ProtocolAction::Detach).with_channel(name))
                     .await;
             }
             ChannelEffect::StartAttachTimer => {
@@ -246,15 +249,15 @@ async fn history_since(
 mod tests {
     use tokio::sync::oneshot;
 
-    use super::super::ShardCommand;
+    use super::super::ShardRequest;
     use super::super::testing::Harness;
     use super::ShardReport;
-    use crate::protocol::{Action, ErrorInfo, ProtocolMessage};
+    use crate::protocol::{ErrorInfo, ProtocolAction, ProtocolMessage};
     use crate::realtime::channel::ChannelState;
     use crate::realtime::types::{ClientError, NetEvent};
 
     fn channel_error(channel: &str, code: u32) -> ProtocolMessage {
-        let mut frame = ProtocolMessage::new(Action::Error).with_channel(channel);
+        let mut frame = ProtocolMessage::new(ProtocolAction::Error).with_channel(channel);
         frame.error = Some(ErrorInfo::new(code, 400, "refused"));
         frame
     }
@@ -278,7 +281,7 @@ mod tests {
         let (reply, waiting) = oneshot::channel();
         harness
             .shard
-            .command(ShardCommand::WhenAttached {
+            .request(ShardRequest::WhenAttached {
                 channel: "conversation:2".into(),
                 reply,
             })

@@ -4,7 +4,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use tracing::{debug, warn};
 
-use crate::protocol::{Action, ErrorInfo, ProtocolMessage, decode_frame};
+use crate::protocol::{ErrorInfo, ProtocolAction, ProtocolMessage, decode_frame};
 use crate::realtime::channel::ChannelInput;
 use crate::realtime::connection::{ConnectionState, Input};
 use crate::realtime::types::{ClientError, InboundMessage, NetEvent, PublishAck};
@@ -58,8 +58,8 @@ impl Shard {
 
     pub(super) async fn frame(&mut self, frame: ProtocolMessage) {
         match frame.action {
-            Action::Heartbeat => {}
-            Action::Connected => {
+            ProtocolAction::Heartbeat => {}
+            ProtocolAction::Connected => {
                 self.cancel_timer(&Timer::ConnectDeadline);
                 let connection_id = frame.connection_id.clone().unwrap_or_default();
                 let details = frame.connection_details.clone().unwrap_or_default();
@@ -70,14 +70,14 @@ impl Shard {
                 })
                 .await;
             }
-            Action::Disconnected => {
+            ProtocolAction::Disconnected => {
                 let error = frame
                     .error
                     .unwrap_or_else(|| ErrorInfo::new(80003, 400, "Disconnected by the server"));
                 self.connection(Input::Lost(error)).await;
             }
-            Action::Closed => self.connection(Input::Closed).await,
-            Action::Error => {
+            ProtocolAction::Closed => self.connection(Input::Closed).await,
+            ProtocolAction::Error => {
                 let error = frame
                     .error
                     .clone()
@@ -87,8 +87,8 @@ impl Shard {
                     None => self.connection(Input::Error(error)).await,
                 }
             }
-            Action::Ack | Action::Nack => self.acknowledged(&frame),
-            Action::Attached => {
+            ProtocolAction::Ack | ProtocolAction::Nack => self.acknowledged(&frame),
+            ProtocolAction::Attached => {
                 if let Some(channel) = frame.channel.clone() {
                     let input = ChannelInput::Attached {
                         flags: frame.flags(),
@@ -98,15 +98,15 @@ impl Shard {
                     self.channel(&channel, input).await;
                 }
             }
-            Action::Detached => {
+            ProtocolAction::Detached => {
                 if let Some(channel) = frame.channel.clone() {
                     self.channel(&channel, ChannelInput::Detached { error: frame.error })
                         .await;
                 }
             }
-            Action::Message => self.messages(frame).await,
-            Action::Presence | Action::Sync => self.presence_frame(frame).await,
-            Action::Auth => self.renew_token(),
+            ProtocolAction::Message => self.messages(frame).await,
+            ProtocolAction::Presence | ProtocolAction::Sync => self.presence_frame(frame).await,
+            ProtocolAction::Auth => self.renew_token(),
             other => debug!(shard = self.index, action = other.code(), "ignored a frame"),
         }
     }
@@ -175,7 +175,7 @@ impl Shard {
                 }
                 member
             });
-        let changes = if frame.action == Action::Sync {
+        let changes = if frame.action == ProtocolAction::Sync {
             // `syncId:cursor`; an empty cursor (or no serial) ends the sync.
             let last = frame.channel_serial.as_deref().is_none_or(|serial| {
                 serial
@@ -221,7 +221,7 @@ impl Shard {
                 continue;
             }
             match (&frame.action, pending.reply) {
-                (Action::Ack, PendingReply::Publish(reply)) => {
+                (ProtocolAction::Ack, PendingReply::Publish(reply)) => {
                     let serials = span
                         .position(serial)
                         .and_then(|position| results.get(position))
@@ -229,7 +229,7 @@ impl Shard {
                         .unwrap_or_default();
                     let _ = reply.send(Ok(PublishAck { serials }));
                 }
-                (Action::Ack, PendingReply::Presence(reply)) => {
+                (ProtocolAction::Ack, PendingReply::Presence(reply)) => {
                     let _ = reply.send(Ok(()));
                 }
                 (_, reply) => {
@@ -249,12 +249,12 @@ mod tests {
     use tokio_tungstenite::tungstenite::Message as WsMessage;
 
     use super::super::testing::{Harness, connection_states};
-    use crate::protocol::{Action, ErrorInfo, Message, ProtocolMessage};
+    use crate::protocol::{ErrorInfo, Message, ProtocolAction, ProtocolMessage};
     use crate::realtime::ConnectionState;
     use crate::realtime::types::{ClientError, NetEvent};
 
     fn message_frame(channel: &str, ids: &[&str]) -> ProtocolMessage {
-        let mut frame = ProtocolMessage::new(Action::Message).with_channel(channel);
+        let mut frame = ProtocolMessage::new(ProtocolAction::Message).with_channel(channel);
         frame.messages = Some(
             ids.iter()
                 .map(|id| Message {
@@ -267,7 +267,7 @@ mod tests {
         frame
     }
 
-    fn ack(action: Action, serial: i64, count: u64) -> ProtocolMessage {
+    fn ack(action: ProtocolAction, serial: i64, count: u64) -> ProtocolMessage {
         let mut frame = ProtocolMessage::new(action);
         frame.msg_serial = Some(serial);
         frame.count = Some(count);
@@ -325,10 +325,10 @@ mod tests {
         harness.attached("conversation:1").await;
         let first = harness.publish("conversation:1", "m1").await;
         let mut second = harness.publish("conversation:1", "m2").await;
-        harness.server(ack(Action::Ack, 0, 1)).await;
+        harness.server(ack(ProtocolAction::Ack, 0, 1)).await;
         assert!(first.await.expect("answered").is_ok());
         assert!(second.try_recv().is_err(), "not covered by the ACK yet");
-        let mut nack = ack(Action::Nack, 1, 1);
+        let mut nack = ack(ProtocolAction::Nack, 1, 1);
         nack.error = Some(ErrorInfo::new(40160, 401, "not allowed"));
         harness.server(nack).await;
         match second.await.expect("answered") {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
-use crate::protocol::{Action, AuthDetails, ErrorInfo, ProtocolMessage};
+use crate::protocol::{AuthDetails, ErrorInfo, ProtocolAction, ProtocolMessage};
 use crate::realtime::backoff::random_jitter;
 use crate::realtime::channel::ChannelInput;
 use crate::realtime::connection::{ConnectionState, Effect, Input};
@@ -45,7 +45,8 @@ impl Shard {
                 self.for_each_channel(ChannelInput::ConnectionLost).await;
             }
             Effect::SendClose => {
-                self.send(&ProtocolMessage::new(Action::Close)).await;
+                self.send(&ProtocolMessage::new(ProtocolAction::Close))
+                    .await;
                 // Ably's client does not wait for CLOSED (ably-protocol.md §1.5).
                 Box::pin(self.connection(Input::Closed)).await;
             }
@@ -156,7 +157,7 @@ impl Shard {
                 if let Some(access_token) = token
                     && self.machine.state() == ConnectionState::Connected
                 {
-                    let mut frame = ProtocolMessage::new(Action::Auth);
+                    let mut frame = ProtocolMessage::new(ProtocolAction::Auth);
                     frame.auth = Some(AuthDetails { access_token });
                     self.send(&frame).await;
                 }
@@ -178,7 +179,7 @@ mod tests {
     use super::super::timers::Timer;
     use super::super::{Internal, OpenFailure};
     use crate::auth::TokenDetails;
-    use crate::protocol::Action;
+    use crate::protocol::ProtocolAction;
     use crate::realtime::ConnectionState;
     use crate::rest::{Credential, RestError};
     use crate::secret::Secret;
@@ -226,7 +227,7 @@ mod tests {
         let frames = harness.sent();
         let auth: Vec<String> = frames
             .iter()
-            .filter(|frame| frame.action == Action::Auth)
+            .filter(|frame| frame.action == ProtocolAction::Auth)
             .filter_map(|frame| frame.auth.as_ref().map(|a| a.access_token.clone()))
             .collect();
         assert_eq!(auth, ["fresh-token"]);
@@ -253,7 +254,7 @@ mod tests {
             harness
                 .sent()
                 .iter()
-                .all(|frame| frame.action != Action::Auth)
+                .all(|frame| frame.action != ProtocolAction::Auth)
         );
     }
 }

@@ -1,15 +1,15 @@
 //! One realtime connection and the channels on it: a task that owns the WebSocket, runs the
 //! connection and channel state machines, and performs their effects. The application talks
-//! to it through `ShardCommand`s; it reports through `NetEvent`s.
+//! to it through `ShardRequest`s; it reports through `NetEvent`s.
 //!
-//! Channels in the task: `commands` (unbounded: the application's requests; the number of
+//! Channels in the task: `requests` (unbounded: what the application asks for; the number of
 //! channels bounds them), `internal` (results of background work: connecting, token
 //! renewal, gap fills) and `events` (bounded: when the application lags, this task waits,
 //! stops reading the socket and TCP pushes back on the server).
 //!
 //! Parts: `timers` (the task's deadlines), `lifecycle` (connecting, token renewal),
 //! `inbound` (frames from the server), `ack` (which publishes an ACK answers), `channels`
-//! (per-channel state and gap fill), `outbound` (commands, publishing, resending) and
+//! (per-channel state and gap fill), `outbound` (requests, publishing, resending) and
 //! `socket` (opening the WebSocket).
 
 mod ack;
@@ -31,7 +31,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep_until};
 
 use crate::protocol::{
-    Action, ErrorInfo, Message, PresenceAction, PresenceMessage, ProtocolMessage,
+    ErrorInfo, Message, PresenceAction, PresenceMessage, ProtocolAction, ProtocolMessage,
 };
 use crate::realtime::channel::{AttachOptions, ChannelMachine, RecentIds};
 use crate::realtime::connection::{ConnectionMachine, ConnectionState, Input};
@@ -49,7 +49,7 @@ type Reply<T> = oneshot::Sender<Result<T, ClientError>>;
 /// The clientId (when entering for another client) and data we entered presence with.
 pub(crate) type EnteredAs = (Option<String>, PresenceData);
 
-pub(crate) enum ShardCommand {
+pub(crate) enum ShardRequest {
     Attach {
         channel: String,
         options: AttachOptions,
@@ -211,7 +211,7 @@ impl Shard {
         }
     }
 
-    pub(crate) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<ShardCommand>) {
+    pub(crate) async fn run(mut self, mut requests: mpsc::UnboundedReceiver<ShardRequest>) {
         self.connection(Input::Connect).await;
         // Two long-lived timers, re-armed only when their deadline changes: building a
         // timer per received frame would cost more than decoding the frame.
@@ -236,8 +236,8 @@ impl Shard {
                 Some(_) => {}
             }
             tokio::select! {
-                command = commands.recv() => match command {
-                    Some(command) => self.command(command).await,
+                request = requests.recv() => match request {
+                    Some(request) => self.request(request).await,
                     None => {
                         self.connection(Input::Close).await;
                         break;
@@ -304,7 +304,7 @@ fn presence_frame(
         member.data = Some(wire);
         member.encoding = encoding;
     }
-    let mut frame = ProtocolMessage::new(Action::Presence).with_channel(channel);
+    let mut frame = ProtocolMessage::new(ProtocolAction::Presence).with_channel(channel);
     frame.presence = Some(vec![member]);
     frame
 }

@@ -1,22 +1,25 @@
-//! What the application asks for, and what goes out: commands, publishing with msgSerial,
+//! What the application asks for, and what goes out: requests, publishing with msgSerial,
 //! queueing while offline and resending after a reconnect.
+//!
+//! Longer than 80 lines, kept whole: `request`, a dispatch `match` over the application's
+//! requests.
 
 use futures_util::SinkExt;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tracing::debug;
 
-use crate::protocol::{Action, ErrorInfo, PresenceAction, ProtocolMessage, encode_frame};
+use crate::protocol::{ErrorInfo, PresenceAction, ProtocolAction, ProtocolMessage, encode_frame};
 use crate::realtime::channel::{ChannelInput, ChannelMachine, RecentIds};
 use crate::realtime::connection::{ConnectionState, Input};
 use crate::realtime::presence::PresenceMap;
 use crate::realtime::types::{ClientError, NetEvent};
 
-use super::{Pending, PendingReply, Shard, ShardCommand, Slot, presence_frame};
+use super::{Pending, PendingReply, Shard, ShardRequest, Slot, presence_frame};
 
 impl Shard {
-    pub(super) async fn command(&mut self, command: ShardCommand) {
-        match command {
-            ShardCommand::Attach {
+    pub(super) async fn request(&mut self, request: ShardRequest) {
+        match request {
+            ShardRequest::Attach {
                 channel,
                 options,
                 entered,
@@ -43,7 +46,7 @@ impl Shard {
                 }
                 self.channel(&channel, ChannelInput::Attach).await;
             }
-            ShardCommand::WhenAttached { channel, reply } => {
+            ShardRequest::WhenAttached { channel, reply } => {
                 match self.channels.get_mut(&channel) {
                     Some(slot) if slot.machine.accepts_messages() => {
                         let _ = reply.send(Ok(()));
@@ -54,15 +57,15 @@ impl Shard {
                     }
                 }
             }
-            ShardCommand::Detach { channel } => {
+            ShardRequest::Detach { channel } => {
                 self.channel(&channel, ChannelInput::Detach).await;
             }
-            ShardCommand::Publish {
+            ShardRequest::Publish {
                 channel,
                 messages,
                 reply,
             } => {
-                let mut frame = ProtocolMessage::new(Action::Message).with_channel(channel);
+                let mut frame = ProtocolMessage::new(ProtocolAction::Message).with_channel(channel);
                 frame.messages = Some(messages);
                 self.submit(Pending {
                     frame,
@@ -70,7 +73,7 @@ impl Shard {
                 })
                 .await;
             }
-            ShardCommand::Presence {
+            ShardRequest::Presence {
                 channel,
                 action,
                 data,
@@ -89,7 +92,7 @@ impl Shard {
                 })
                 .await;
             }
-            ShardCommand::Close { reply } => {
+            ShardRequest::Close { reply } => {
                 self.closing_replies.push(reply);
                 self.connection(Input::Close).await;
             }
@@ -174,7 +177,7 @@ impl Shard {
 #[cfg(test)]
 mod tests {
     use super::super::testing::Harness;
-    use crate::protocol::{Action, ErrorInfo};
+    use crate::protocol::{ErrorInfo, ProtocolAction};
     use crate::realtime::connection::Input;
     use crate::realtime::types::ClientError;
 
@@ -182,7 +185,7 @@ mod tests {
         harness
             .sent()
             .into_iter()
-            .filter(|frame| frame.action == Action::Message)
+            .filter(|frame| frame.action == ProtocolAction::Message)
             .map(|frame| frame.msg_serial)
             .collect()
     }
@@ -241,7 +244,7 @@ mod tests {
         harness.attach("conversation:1").await;
         let frames = harness.sent();
         assert_eq!(frames.len(), 1);
-        assert_eq!(frames[0].action, Action::Attach);
+        assert_eq!(frames[0].action, ProtocolAction::Attach);
         assert_eq!(frames[0].channel.as_deref(), Some("conversation:1"));
     }
 }

@@ -7,14 +7,14 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use url::Url;
 
-use crate::protocol::{Action, ConnectionDetails, Message, ProtocolMessage};
+use crate::protocol::{ConnectionDetails, Message, ProtocolAction, ProtocolMessage};
 use crate::realtime::channel::AttachOptions;
 use crate::realtime::connection::Input;
 use crate::realtime::types::{ClientError, ClientOptions, NetEvent, PublishAck};
 use crate::rest::AuthConfig;
 
 use super::timers::Timer;
-use super::{Shard, ShardCommand, ShardReport};
+use super::{Shard, ShardReport, ShardRequest};
 
 pub(super) struct Harness {
     pub shard: Shard,
@@ -61,7 +61,7 @@ impl Harness {
 
     pub async fn attach(&mut self, channel: &str) {
         self.shard
-            .command(ShardCommand::Attach {
+            .request(ShardRequest::Attach {
                 channel: channel.to_owned(),
                 options: AttachOptions::default(),
                 entered: None,
@@ -72,7 +72,7 @@ impl Harness {
     /// Attached, as the server confirms it.
     pub async fn attached(&mut self, channel: &str) {
         self.attach(channel).await;
-        self.server(ProtocolMessage::new(Action::Attached).with_channel(channel))
+        self.server(ProtocolMessage::new(ProtocolAction::Attached).with_channel(channel))
             .await;
     }
 
@@ -84,7 +84,7 @@ impl Harness {
             ..Message::default()
         };
         self.shard
-            .command(ShardCommand::Publish {
+            .request(ShardRequest::Publish {
                 channel: channel.to_owned(),
                 messages: vec![message],
                 reply,
@@ -119,7 +119,7 @@ impl Harness {
 }
 
 pub(super) fn connected(connection_id: &str) -> ProtocolMessage {
-    let mut frame = ProtocolMessage::new(Action::Connected);
+    let mut frame = ProtocolMessage::new(ProtocolAction::Connected);
     frame.connection_id = Some(connection_id.to_owned());
     frame.connection_details = Some(ConnectionDetails {
         connection_key: Some(format!("{connection_id}-key")),

@@ -70,7 +70,7 @@ fn quick_replies_fill_the_composer_for_editing_and_are_announced() {
     update(
         &mut state,
         Action::Suggestions {
-            channel: "conversation:1".into(),
+            channel: channel_name("conversation:1"),
             replies: vec!["One".into(), "Two".into()],
             from_web_app: true,
         },
@@ -94,7 +94,7 @@ fn quick_replies_fill_the_composer_for_editing_and_are_announced() {
     update(
         &mut state,
         Action::Suggestions {
-            channel: "conversation:1".into(),
+            channel: channel_name("conversation:1"),
             replies: Vec::new(),
             from_web_app: false,
         },
@@ -133,7 +133,7 @@ fn drafts_are_kept_per_conversation() {
     command(&mut state, Command::FocusComposer);
     let effects = type_text(&mut state, "half");
     assert!(effects.contains(&Effect::SaveDraft {
-        channel: "conversation:1".into(),
+        channel: channel_name("conversation:1"),
         text: "half".into()
     }));
     open(&mut state, "2");
@@ -204,7 +204,7 @@ fn late_suggestions_for_another_conversation_are_not_shown() {
     update(
         &mut state,
         Action::Suggestions {
-            channel: "conversation:1".into(),
+            channel: channel_name("conversation:1"),
             replies: vec!["for one".into()],
             from_web_app: true,
         },

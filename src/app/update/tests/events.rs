@@ -10,14 +10,14 @@ fn opening_enters_presence_fetches_history_and_suggestions_and_reads() {
     open(&mut state, "2");
     let effects = open(&mut state, "1");
     assert!(effects.contains(&Effect::LeavePresence {
-        channel: "conversation:2".into()
+        channel: channel_name("conversation:2")
     }));
     assert!(effects.contains(&Effect::EnterPresence {
-        channel: "conversation:1".into(),
+        channel: channel_name("conversation:1"),
         data: json!({"name": "Sam", "viewing": true})
     }));
     assert!(effects.contains(&Effect::FetchHistory {
-        channel: "conversation:1".into(),
+        channel: channel_name("conversation:1"),
         before_ms: None
     }));
     assert!(effects.iter().any(
@@ -239,7 +239,7 @@ fn scrolling_up_pages_in_older_history_and_counts_new_messages_below() {
     update(
         &mut state,
         Action::History {
-            channel: "conversation:1".into(),
+            channel: channel_name("conversation:1"),
             messages: Vec::new(),
             older: false,
             complete: false,
@@ -249,7 +249,7 @@ fn scrolling_up_pages_in_older_history_and_counts_new_messages_below() {
     assert_eq!(state.conversations[&id("1")].scroll.from_bottom, 10);
     let effects = command(&mut state, Command::Top);
     assert!(effects.contains(&Effect::FetchHistory {
-        channel: "conversation:1".into(),
+        channel: channel_name("conversation:1"),
         before_ms: Some(T0 - 100_000)
     }));
     assert!(state.conversations[&id("1")].loading_older);
@@ -289,7 +289,7 @@ fn history_loads_in_order_and_rebuilds_waiting() {
     update(
         &mut state,
         Action::History {
-            channel: "conversation:4".into(),
+            channel: channel_name("conversation:4"),
             messages: messages
                 .into_iter()
                 .map(|m| Incoming::new("conversation:4".into(), m))

@@ -87,7 +87,7 @@ fn discovery_and_lifecycle_attach_new_conversations() {
     assert_eq!(
         effects,
         vec![Effect::Attach {
-            channel: "conversation:1".into()
+            channel: channel_name("conversation:1")
         }]
     );
     let effects = update(
@@ -101,35 +101,32 @@ fn discovery_and_lifecycle_attach_new_conversations() {
     assert_eq!(
         effects,
         vec![Effect::Attach {
-            channel: "conversation:9".into()
+            channel: channel_name("conversation:9")
         }]
     );
     assert!(state.conversations.contains_key(&id("9")));
 }
 
 #[test]
-fn connection_state_is_summarised_in_words() {
+fn reconnection_attempts_are_counted_until_connected_again() {
     let mut state = state();
-    let link = |s: ConnectionState| {
+    let connection = |s: ConnectionState| {
         Action::from_net(NetEvent::Connection {
             shard: 0,
             state: s,
             reason: None,
         })
     };
-    update(&mut state, link(ConnectionState::Connecting));
-    update(&mut state, link(ConnectionState::Connected));
+    update(&mut state, connection(ConnectionState::Connecting));
+    update(&mut state, connection(ConnectionState::Connected));
+    assert_eq!(state.connection_summary(), (ConnectionStatus::Connected, 0));
+    update(&mut state, connection(ConnectionState::Disconnected));
+    update(&mut state, connection(ConnectionState::Connecting));
+    update(&mut state, connection(ConnectionState::Disconnected));
+    update(&mut state, connection(ConnectionState::Connecting));
     assert_eq!(
-        crate::ui::connection_words(&state),
-        ("connected".to_owned(), true)
-    );
-    update(&mut state, link(ConnectionState::Disconnected));
-    update(&mut state, link(ConnectionState::Connecting));
-    update(&mut state, link(ConnectionState::Disconnected));
-    update(&mut state, link(ConnectionState::Connecting));
-    assert_eq!(
-        crate::ui::connection_words(&state),
-        ("reconnecting (attempt 2)".to_owned(), false)
+        state.connection_summary(),
+        (ConnectionStatus::Connecting, 2)
     );
 }
 

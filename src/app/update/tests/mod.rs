@@ -9,9 +9,10 @@ use crate::app::action::{Action, Command, Incoming};
 use crate::app::conversation::{Delivery, Presence, Sender, SlaLevel};
 use crate::app::effect::Effect;
 use crate::app::outbox::ReplyStage;
-use crate::app::state::{AppState, Focus, Identity, Popup, SortMode};
+use crate::app::state::{AppState, ConnectionStatus, Focus, Identity, Popup, SortMode};
 use crate::protocol::data::Payload;
 use crate::protocol::events::ConversationId;
+use crate::protocol::names::ChannelName;
 use crate::protocol::{PresenceAction, PresenceMessage};
 use crate::realtime::{
     ClientError, ConnectionState, InboundMessage, NetEvent, PresenceChange, PublishAck,
@@ -111,3 +112,7 @@ mod composer;
 mod events;
 mod inbox;
 mod outbox;
+
+fn channel_name(name: &str) -> ChannelName {
+    ChannelName::parse(name).expect("a valid channel name")
+}

@@ -54,7 +54,12 @@ fn a_reply_goes_through_the_outbox_and_shows_its_state_in_words() {
     );
     assert_eq!(state.outbox.len(), 1);
     assert!(state.composer.is_empty());
+}
 
+#[test]
+fn the_customer_reading_our_reply_marks_it_read() {
+    let mut state = state();
+    let entry = send_one(&mut state, "On it");
     update(
         &mut state,
         Action::ReplySettled {
@@ -62,16 +67,6 @@ fn a_reply_goes_through_the_outbox_and_shows_its_state_in_words() {
             result: Ok(acked()),
         },
     );
-    assert_eq!(
-        state.conversations[&id("1")]
-            .messages
-            .last()
-            .unwrap()
-            .delivery,
-        Some(Delivery::Sent)
-    );
-    assert!(state.outbox.is_empty());
-
     update(
         &mut state,
         event(
@@ -80,14 +75,7 @@ fn a_reply_goes_through_the_outbox_and_shows_its_state_in_words() {
             json!({"messageId": entry.message_id, "readAt": T0, "actor": "customer"}),
         ),
     );
-    assert_eq!(
-        state.conversations[&id("1")]
-            .messages
-            .last()
-            .unwrap()
-            .delivery,
-        Some(Delivery::Read)
-    );
+    assert_eq!(delivery_of(&state, &entry.message_id), Some(Delivery::Read));
 }
 
 #[test]
@@ -160,7 +148,7 @@ fn quitting_with_unsent_replies_asks_first() {
     );
     assert!(state.quit);
     assert!(effects.contains(&Effect::LeavePresence {
-        channel: "conversation:1".into()
+        channel: channel_name("conversation:1")
     }));
 }
 
@@ -181,7 +169,7 @@ fn the_outbox_is_replayed_with_the_same_ids_after_a_restart() {
         "checked against history, then sent with its id"
     );
     assert!(effects.contains(&Effect::Attach {
-        channel: "conversation:3".into()
+        channel: channel_name("conversation:3")
     }));
     let message = &state.conversations[&id("3")].messages[0];
     assert_eq!(
@@ -278,12 +266,12 @@ fn delivery_of(state: &AppState, message_id: &str) -> Option<Delivery> {
         .and_then(|m| m.delivery)
 }
 
-fn link(state: &mut AppState, link: ConnectionState) -> Vec<Effect> {
+fn connection(state: &mut AppState, connection: ConnectionState) -> Vec<Effect> {
     update(
         state,
         Action::from_net(NetEvent::Connection {
             shard: 0,
-            state: link,
+            state: connection,
             reason: None,
         }),
     )
@@ -349,7 +337,7 @@ fn outbox_refused_reply_is_forgotten_by_the_store_kept_on_screen_and_retried_on_
         delivery_of(&state, &entry.message_id),
         Some(Delivery::Failed)
     );
-    let reconnect = link(&mut state, ConnectionState::Connected);
+    let reconnect = connection(&mut state, ConnectionState::Connected);
     assert!(
         !reconnect
             .iter()
@@ -372,7 +360,7 @@ fn outbox_refused_reply_is_forgotten_by_the_store_kept_on_screen_and_retried_on_
 #[test]
 fn outbox_reply_that_lost_its_connection_waits_then_goes_out_once_when_connected() {
     let mut state = state();
-    link(&mut state, ConnectionState::Connected);
+    connection(&mut state, ConnectionState::Connected);
     let entry = send_one(&mut state, "On it");
     let effects = update(
         &mut state,
@@ -390,12 +378,12 @@ fn outbox_reply_that_lost_its_connection_waits_then_goes_out_once_when_connected
         delivery_of(&state, &entry.message_id),
         Some(Delivery::Sending)
     );
-    assert!(link(&mut state, ConnectionState::Disconnected).is_empty());
-    assert!(link(&mut state, ConnectionState::Connecting).is_empty());
-    let back = link(&mut state, ConnectionState::Connected);
+    assert!(connection(&mut state, ConnectionState::Disconnected).is_empty());
+    assert!(connection(&mut state, ConnectionState::Connecting).is_empty());
+    let back = connection(&mut state, ConnectionState::Connected);
     assert_eq!(back, vec![Effect::PublishReply(entry.clone())], "same id");
     assert!(
-        link(&mut state, ConnectionState::Connected).is_empty(),
+        connection(&mut state, ConnectionState::Connected).is_empty(),
         "sent once, not once per connection event"
     );
     update(

@@ -4,7 +4,7 @@ use axum::extract::ws::Utf8Bytes;
 
 use crate::hub::clock::now_ms;
 use crate::hub::state::lock;
-use crate::protocol::{Action, ErrorInfo, ProtocolMessage, flags};
+use crate::protocol::{ErrorInfo, ProtocolAction, ProtocolMessage, flags};
 
 use super::{Session, check_channel_name};
 
@@ -13,104 +13,36 @@ impl Session {
         let Some(name) = frame.channel.as_deref() else {
             return;
         };
-        if let Err(error) = check_channel_name(name) {
-            return self.channel_error(name, error);
-        }
-        let rewind = match frame
-            .params
-            .as_ref()
-            .and_then(|params| params.get("rewind"))
-            .map(|text| Rewind::parse(text))
-            .transpose()
-        {
-            Ok(rewind) => rewind,
+        let checked = check_channel_name(name).and_then(|()| {
+            let rewind = frame
+                .params
+                .as_ref()
+                .and_then(|params| params.get("rewind"))
+                .map(|text| Rewind::parse(text))
+                .transpose()?;
+            let modes = self.granted_modes(name, frame)?;
+            self.hold_channel(name, modes)?;
+            Ok((rewind, modes))
+        });
+        let (rewind, modes) = match checked {
+            Ok(checked) => checked,
             Err(error) => return self.channel_error(name, error),
         };
-        let allowed = self.allowed_modes(name);
-        if allowed == 0 {
-            let error = ErrorInfo::new(
-                40160,
-                401,
-                format!("Channel denied access based on given capability ({name})"),
-            );
-            return self.channel_error(name, error);
-        }
-        let requested = match frame.flags() & flags::MODES {
-            0 => flags::DEFAULT_MODES,
-            modes => modes,
-        };
-        let modes = requested & allowed;
-        if modes == 0 {
-            let error = ErrorInfo::new(
-                40160,
-                401,
-                format!("None of the requested modes are allowed on {name}"),
-            );
-            return self.channel_error(name, error);
-        }
-        {
-            let mut state = self.connection.state();
-            let limit = self.hub.config.max_channels_per_connection;
-            if !state.attached.contains_key(name) && state.attached.len() >= limit {
-                drop(state);
-                let error = ErrorInfo::new(
-                    90010,
-                    400,
-                    format!("Maximum number of channels per connection ({limit}) exceeded"),
-                );
-                return self.channel_error(name, error);
-            }
-            state.attached.insert(name.to_owned(), modes);
-        }
         let channel = self.hub.channel(name);
         let opened = {
             let mut channel = lock(&channel);
             channel.subscribers.insert(
                 self.connection.id.clone(),
                 crate::hub::channel::Subscription {
-                    link: self.link.clone(),
+                    outlet: self.outlet.clone(),
                     modes,
                 },
             );
             lock(&self.subscribed).insert(name.to_owned());
-            let mut reply = ProtocolMessage::new(Action::Attached).with_channel(name);
+            let mut reply = ProtocolMessage::new(ProtocolAction::Attached).with_channel(name);
             reply.channel_serial = Some(channel.serial());
-            let mut reply_flags = modes;
-            let mut backlog: Vec<Utf8Bytes> = Vec::new();
-            let own = &self.connection.id;
-            let window_ms =
-                i64::try_from(self.hub.config.connection_state_ttl.as_millis()).unwrap_or(i64::MAX);
-            let resume_window_start = now_ms().saturating_sub(window_ms);
-            if let Some(serial) = frame.channel_serial.as_deref() {
-                match channel.parse_serial(serial).and_then(|seq| {
-                    channel
-                        .frames_after(seq, resume_window_start)
-                        .map(|frames| (seq, frames))
-                }) {
-                    Some((_, frames)) => {
-                        reply_flags |= flags::RESUMED;
-                        // The resume point, not the newest serial: the backlog that follows
-                        // moves the client forward, so a drop mid-backlog loses nothing.
-                        reply.channel_serial = Some(serial.to_owned());
-                        backlog = frames
-                            .filter(|stored| {
-                                self.link.echo || stored.publisher.as_ref() != Some(own)
-                            })
-                            .map(|stored| stored.frame.clone())
-                            .collect();
-                    }
-                    None => {
-                        reply.error = Some(ErrorInfo::new(
-                            90003,
-                            400,
-                            "Unable to recover channel (messages expired)",
-                        ));
-                    }
-                }
-            } else if let Some(rewind) = rewind {
-                backlog = rewind.frames(&channel);
-                reply.params = frame.params.clone();
-            }
+            let backlog = self.backlog(&channel, frame, rewind, &mut reply);
+            let mut reply_flags = modes | reply.flags.unwrap_or(0);
             if !backlog.is_empty() {
                 reply_flags |= flags::HAS_BACKLOG;
             }
@@ -122,11 +54,11 @@ impl Session {
             reply.flags = Some(reply_flags);
             self.send(&reply);
             if modes & flags::SUBSCRIBE != 0 {
-                self.link.send_burst(backlog);
+                self.outlet.send_burst(backlog);
             }
             if with_presence {
                 let frames = self.sync_frames(&channel);
-                self.link.send_burst(frames);
+                self.outlet.send_burst(frames);
             }
             self.hub.activate(&mut channel)
         };
@@ -135,15 +67,98 @@ impl Session {
         }
     }
 
+    /// The modes asked for (or the default ones) that the capability allows.
+    fn granted_modes(&self, name: &str, frame: &ProtocolMessage) -> Result<u64, ErrorInfo> {
+        let allowed = self.allowed_modes(name);
+        if allowed == 0 {
+            return Err(ErrorInfo::new(
+                40160,
+                401,
+                format!("Channel denied access based on given capability ({name})"),
+            ));
+        }
+        let requested = match frame.flags() & flags::MODES {
+            0 => flags::DEFAULT_MODES,
+            modes => modes,
+        };
+        match requested & allowed {
+            0 => Err(ErrorInfo::new(
+                40160,
+                401,
+                format!("None of the requested modes are allowed on {name}"),
+            )),
+            modes => Ok(modes),
+        }
+    }
+
+    /// Counts the channel against this connection's limit (90010 past it).
+    fn hold_channel(&self, name: &str, modes: u64) -> Result<(), ErrorInfo> {
+        let mut state = self.connection.state();
+        let limit = self.hub.config.max_channels_per_connection;
+        if !state.attached.contains_key(name) && state.attached.len() >= limit {
+            return Err(ErrorInfo::new(
+                90010,
+                400,
+                format!("Maximum number of channels per connection ({limit}) exceeded"),
+            ));
+        }
+        state.attached.insert(name.to_owned(), modes);
+        Ok(())
+    }
+
+    /// What follows ATTACHED: the frames after a resumed channel serial (marking the reply
+    /// RESUMED), or an error when they are gone; otherwise the rewind asked for.
+    fn backlog(
+        &self,
+        channel: &crate::hub::channel::Channel,
+        frame: &ProtocolMessage,
+        rewind: Option<Rewind>,
+        reply: &mut ProtocolMessage,
+    ) -> Vec<Utf8Bytes> {
+        let Some(serial) = frame.channel_serial.as_deref() else {
+            return match rewind {
+                Some(rewind) => {
+                    reply.params = frame.params.clone();
+                    rewind.frames(channel)
+                }
+                None => Vec::new(),
+            };
+        };
+        let window_ms =
+            i64::try_from(self.hub.config.connection_state_ttl.as_millis()).unwrap_or(i64::MAX);
+        let resume_window_start = now_ms().saturating_sub(window_ms);
+        let frames = channel
+            .parse_serial(serial)
+            .and_then(|seq| channel.frames_after(seq, resume_window_start));
+        let Some(frames) = frames else {
+            reply.error = Some(ErrorInfo::new(
+                90003,
+                400,
+                "Unable to recover channel (messages expired)",
+            ));
+            return Vec::new();
+        };
+        reply.flags = Some(flags::RESUMED);
+        // The resume point, not the newest serial: the backlog that follows moves the
+        // client forward, so a drop mid-backlog loses nothing.
+        reply.channel_serial = Some(serial.to_owned());
+        let own = &self.connection.id;
+        frames
+            .filter(|stored| self.outlet.echo || stored.publisher.as_ref() != Some(own))
+            .map(|stored| stored.frame.clone())
+            .collect()
+    }
+
     pub(super) fn detach(&mut self, frame: &ProtocolMessage) {
         let Some(name) = frame.channel.as_deref() else {
             return;
         };
         self.connection.state().attached.remove(name);
         lock(&self.subscribed).remove(name);
-        self.hub.unsubscribe(name, &self.connection.id, &self.link);
+        self.hub
+            .unsubscribe(name, &self.connection.id, &self.outlet);
         self.hub.leave_channel(name, &self.connection.id);
-        self.send(&ProtocolMessage::new(Action::Detached).with_channel(name));
+        self.send(&ProtocolMessage::new(ProtocolAction::Detached).with_channel(name));
     }
 }
 

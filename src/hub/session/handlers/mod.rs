@@ -13,9 +13,10 @@ use axum::extract::ws::Utf8Bytes;
 use tracing::{debug, warn};
 
 use crate::auth::Operation;
-use crate::hub::link::Link;
+use crate::hub::outlet::Outlet;
 use crate::hub::state::{Connection, HubState, LIFECYCLE_CHANNEL, lock};
-use crate::protocol::{Action, ErrorInfo, ProtocolMessage, decode_frame, flags};
+use crate::protocol::names::ChannelName;
+use crate::protocol::{ErrorInfo, ProtocolAction, ProtocolMessage, decode_frame, flags};
 
 use super::frame_text;
 use token::TokenTimer;
@@ -36,7 +37,7 @@ pub(crate) type Subscribed = Arc<std::sync::Mutex<BTreeSet<String>>>;
 pub(crate) struct Session {
     hub: Arc<HubState>,
     connection: Arc<Connection>,
-    link: Link,
+    outlet: Outlet,
     subscribed: Subscribed,
     sync_count: u64,
     token_timer: Option<TokenTimer>,
@@ -46,32 +47,23 @@ pub(crate) struct Session {
 
 /// Ably's channel-name rules (ably-protocol.md §4.6); metachannels are known by name.
 fn check_channel_name(name: &str) -> Result<(), ErrorInfo> {
-    let bad = name.is_empty()
-        || name.contains('\n')
-        || name.starts_with(':')
-        || (name.starts_with('[') && name != LIFECYCLE_CHANNEL);
-    if bad {
-        return Err(ErrorInfo::new(
-            40010,
-            400,
-            format!("Invalid channel name {name:?}"),
-        ));
-    }
-    Ok(())
+    ChannelName::parse(name)
+        .map(|_| ())
+        .map_err(|error| ErrorInfo::new(40010, 400, error.to_string()))
 }
 
 impl Session {
     pub fn new(
         hub: Arc<HubState>,
         connection: Arc<Connection>,
-        link: Link,
+        outlet: Outlet,
         subscribed: Subscribed,
     ) -> Self {
         let token_timer = TokenTimer::for_identity(&connection.state().identity);
         Self {
             hub,
             connection,
-            link,
+            outlet,
             subscribed,
             sync_count: 0,
             token_timer,
@@ -80,11 +72,11 @@ impl Session {
     }
 
     fn send(&self, frame: &ProtocolMessage) {
-        self.link.send(frame_text(frame));
+        self.outlet.send(frame_text(frame));
     }
 
     pub fn fatal(&self, error: ErrorInfo) {
-        self.send(&ProtocolMessage::new(Action::Error).with_error(error));
+        self.send(&ProtocolMessage::new(ProtocolAction::Error).with_error(error));
     }
 
     pub fn handle(&mut self, text: &Utf8Bytes) -> Flow {
@@ -102,32 +94,32 @@ impl Session {
             }
         };
         match frame.action {
-            Action::Heartbeat => {
+            ProtocolAction::Heartbeat => {
                 if frame.id.is_some() {
-                    let mut reply = ProtocolMessage::new(Action::Heartbeat);
+                    let mut reply = ProtocolMessage::new(ProtocolAction::Heartbeat);
                     reply.id = frame.id;
                     self.send(&reply);
                 }
                 Flow::Continue
             }
-            Action::Close => {
-                self.send(&ProtocolMessage::new(Action::Closed));
+            ProtocolAction::Close => {
+                self.send(&ProtocolMessage::new(ProtocolAction::Closed));
                 Flow::Closed
             }
-            Action::Disconnect => Flow::Disconnect,
-            Action::Attach => {
+            ProtocolAction::Disconnect => Flow::Disconnect,
+            ProtocolAction::Attach => {
                 self.attach(&frame);
                 Flow::Continue
             }
-            Action::Detach => {
+            ProtocolAction::Detach => {
                 self.detach(&frame);
                 Flow::Continue
             }
-            Action::Message | Action::Presence => {
+            ProtocolAction::Message | ProtocolAction::Presence => {
                 self.acknowledged(&frame);
                 Flow::Continue
             }
-            Action::Sync => {
+            ProtocolAction::Sync => {
                 // Only for a channel this connection attached with presence rights.
                 if let Some(name) = &frame.channel {
                     let allowed = self
@@ -139,7 +131,7 @@ impl Session {
                     match self.hub.existing_channel(name).filter(|_| allowed) {
                         Some(channel) => {
                             let frames = self.sync_frames(&lock(&channel));
-                            self.link.send_burst(frames);
+                            self.outlet.send_burst(frames);
                         }
                         None => {
                             let error = ErrorInfo::new(
@@ -155,7 +147,7 @@ impl Session {
                 }
                 Flow::Continue
             }
-            Action::Auth => self.reauthorise(&frame),
+            ProtocolAction::Auth => self.reauthorise(&frame),
             other => {
                 debug!(connection = %self.connection.id, action = other.code(), "ignored a frame");
                 Flow::Continue
@@ -189,7 +181,7 @@ impl Session {
 
     fn channel_error(&self, name: &str, error: ErrorInfo) {
         self.send(
-            &ProtocolMessage::new(Action::Error)
+            &ProtocolMessage::new(ProtocolAction::Error)
                 .with_channel(name)
                 .with_error(error),
         );

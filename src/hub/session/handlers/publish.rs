@@ -5,7 +5,8 @@ use crate::hub::clock::now_ms;
 use crate::hub::identity::Identity;
 use crate::hub::state::{AckResult, LIFECYCLE_CHANNEL, lock};
 use crate::protocol::{
-    Action, ErrorInfo, Message, PresenceAction, PresenceMessage, ProtocolMessage, PublishResult,
+    ErrorInfo, Message, PresenceAction, PresenceMessage, ProtocolAction, ProtocolMessage,
+    PublishResult,
 };
 
 use super::{Session, check_channel_name};
@@ -42,7 +43,7 @@ impl Session {
                 format!("Invalid msgSerial {serial}: out of range"),
             )),
             (None, Some(next_serial)) => {
-                let result = if frame.action == Action::Message {
+                let result = if frame.action == ProtocolAction::Message {
                     self.publish(frame, serial)
                 } else {
                     self.presence(frame, serial)
@@ -61,13 +62,13 @@ impl Session {
         }
         let mut reply = match result {
             Ok(serials) => {
-                let mut ack = ProtocolMessage::new(Action::Ack);
-                if frame.action == Action::Message {
+                let mut ack = ProtocolMessage::new(ProtocolAction::Ack);
+                if frame.action == ProtocolAction::Message {
                     ack.res = Some(vec![PublishResult { serials }]);
                 }
                 ack
             }
-            Err(error) => ProtocolMessage::new(Action::Nack).with_error(error),
+            Err(error) => ProtocolMessage::new(ProtocolAction::Nack).with_error(error),
         };
         reply.msg_serial = Some(serial);
         reply.count = Some(1);
@@ -131,53 +132,18 @@ impl Session {
             .presence_channels
             .insert(name.to_owned());
         for (index, incoming) in members.into_iter().enumerate() {
-            let client_id = incoming
-                .client_id
-                .clone()
-                .or_else(|| identity.client_id.clone().filter(|id| id != "*"))
-                .ok_or_else(|| {
-                    ErrorInfo::new(
-                        91000,
-                        400,
-                        "Presence needs a clientId: connect with one or use enterClient",
-                    )
-                })?;
-            if !identity.may_act_as(&client_id) {
-                return Err(ErrorInfo::new(
-                    40012,
-                    400,
-                    format!("Not allowed to act as clientId {client_id:?}"),
-                ));
-            }
-            let action = match incoming.action {
-                PresenceAction::Enter | PresenceAction::Present => PresenceAction::Enter,
-                PresenceAction::Update => PresenceAction::Update,
-                PresenceAction::Leave => PresenceAction::Leave,
-                other => {
-                    return Err(ErrorInfo::new(
-                        40000,
-                        400,
-                        format!("Unknown presence action {}", other.code()),
-                    ));
-                }
-            };
-            let mut member = PresenceMessage::new(action);
-            member.client_id = Some(client_id);
-            member.connection_id = Some(own.clone());
-            member.data = incoming.data;
-            member.encoding = incoming.encoding;
-            member.extras = incoming.extras;
-            member.timestamp = Some(now_ms());
-            member.id = Some(format!("{own}:{serial}:{index}"));
+            let incoming_id = incoming.id.clone();
+            let member = self.presence_member(&identity, incoming, &own, serial, index)?;
+            let action = member.action;
             let mut channel = lock(&channel);
             // ably-js re-enters with the member's stored id after every attach; the same
             // id means nothing changed, so nothing is relayed.
             let key = member.member_key();
-            let unchanged = incoming.id.is_some()
+            let unchanged = incoming_id.is_some()
                 && channel
                     .presence
                     .get(&key)
-                    .is_some_and(|present| present.id == incoming.id);
+                    .is_some_and(|present| present.id == incoming_id);
             if unchanged && action != PresenceAction::Leave {
                 continue;
             }
@@ -195,6 +161,57 @@ impl Session {
             channel.apply_presence(member);
         }
         Ok(Vec::new())
+    }
+
+    /// The member as the hub records it: who (checked against the identity), what, with
+    /// the connection, time and id the hub gives it.
+    fn presence_member(
+        &self,
+        identity: &Identity,
+        incoming: PresenceMessage,
+        own: &str,
+        serial: i64,
+        index: usize,
+    ) -> Result<PresenceMessage, ErrorInfo> {
+        let client_id = incoming
+            .client_id
+            .clone()
+            .or_else(|| identity.client_id.clone().filter(|id| id != "*"))
+            .ok_or_else(|| {
+                ErrorInfo::new(
+                    91000,
+                    400,
+                    "Presence needs a clientId: connect with one or use enterClient",
+                )
+            })?;
+        if !identity.may_act_as(&client_id) {
+            return Err(ErrorInfo::new(
+                40012,
+                400,
+                format!("Not allowed to act as clientId {client_id:?}"),
+            ));
+        }
+        let action = match incoming.action {
+            PresenceAction::Enter | PresenceAction::Present => PresenceAction::Enter,
+            PresenceAction::Update => PresenceAction::Update,
+            PresenceAction::Leave => PresenceAction::Leave,
+            other => {
+                return Err(ErrorInfo::new(
+                    40000,
+                    400,
+                    format!("Unknown presence action {}", other.code()),
+                ));
+            }
+        };
+        let mut member = PresenceMessage::new(action);
+        member.client_id = Some(client_id);
+        member.connection_id = Some(own.to_owned());
+        member.data = incoming.data;
+        member.encoding = incoming.encoding;
+        member.extras = incoming.extras;
+        member.timestamp = Some(now_ms());
+        member.id = Some(format!("{own}:{serial}:{index}"));
+        Ok(member)
     }
 }
 

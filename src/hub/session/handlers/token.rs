@@ -8,7 +8,7 @@ use tokio::time::Instant;
 use crate::hub::clock::now_ms;
 use crate::hub::identity::Identity;
 use crate::hub::session::connected_frame;
-use crate::protocol::{Action, ErrorInfo, ProtocolMessage};
+use crate::protocol::{ErrorInfo, ProtocolAction, ProtocolMessage};
 
 use super::{Flow, Session};
 
@@ -54,12 +54,12 @@ impl Session {
             .is_some_and(|timer| timer.expires_at <= Instant::now());
         if expired {
             let error = ErrorInfo::new(40142, 401, "Key/token expired");
-            self.send(&ProtocolMessage::new(Action::Disconnected).with_error(error));
+            self.send(&ProtocolMessage::new(ProtocolAction::Disconnected).with_error(error));
             return true;
         }
         if !self.renewal_requested {
             self.renewal_requested = true;
-            self.send(&ProtocolMessage::new(Action::Auth));
+            self.send(&ProtocolMessage::new(ProtocolAction::Auth));
         }
         false
     }
@@ -104,7 +104,7 @@ impl Session {
         self.renewal_requested = self
             .token_timer
             .is_some_and(|timer| timer.renew_at <= Instant::now());
-        self.link
+        self.outlet
             .send(connected_frame(&self.hub, &self.connection, None));
         Flow::Continue
     }

@@ -25,7 +25,7 @@ use super::{SimConfig, SimError, now_ms};
 /// How long connecting or attaching may take during setup.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub(crate) struct Link {
+pub(crate) struct ActorConnection {
     pub publisher: Publisher,
     /// The client stops reading its socket when this is not drained: every actor keeps
     /// reading it in its main loop, even when it ignores what arrives.
@@ -34,7 +34,7 @@ pub(crate) struct Link {
     backlog: VecDeque<NetEvent>,
 }
 
-impl Link {
+impl ActorConnection {
     /// Connects as `client_id` and waits for CONNECTED.
     pub async fn connect(config: &SimConfig, client_id: &str) -> Result<Self, SimError> {
         let mut options = ClientOptions::new(
@@ -49,7 +49,7 @@ impl Link {
         // Nobody here needs to hear themselves.
         options.echo = false;
         let (client, events) = Realtime::connect(options);
-        let mut link = Self {
+        let mut connection = Self {
             publisher: Publisher {
                 client,
                 client_id: client_id.to_owned(),
@@ -57,7 +57,7 @@ impl Link {
             events,
             backlog: VecDeque::new(),
         };
-        let waited = timeout(SETUP_TIMEOUT, link.until_connected()).await;
+        let waited = timeout(SETUP_TIMEOUT, connection.until_connected()).await;
         let outcome = match waited {
             Ok(outcome) => outcome,
             Err(_) => Err(SimError::Timeout {
@@ -67,10 +67,10 @@ impl Link {
             }),
         };
         if let Err(error) = outcome {
-            link.close().await;
+            connection.close().await;
             return Err(error);
         }
-        Ok(link)
+        Ok(connection)
     }
 
     /// Connects as `client_id` and attaches `channels`; closes the client if either fails.
@@ -79,12 +79,12 @@ impl Link {
         client_id: &str,
         channels: &[String],
     ) -> Result<Self, SimError> {
-        let mut link = Self::connect(config, client_id).await?;
-        if let Err(error) = link.attach_all(channels).await {
-            link.close().await;
+        let mut connection = Self::connect(config, client_id).await?;
+        if let Err(error) = connection.attach_all(channels).await {
+            connection.close().await;
             return Err(error);
         }
-        Ok(link)
+        Ok(connection)
     }
 
     async fn until_connected(&mut self) -> Result<(), SimError> {
@@ -184,7 +184,7 @@ impl Link {
     }
 }
 
-/// The sending half of a link: cheap to clone into tasks (answers being typed, say).
+/// The sending half of a connection: cheap to clone into tasks (answers being typed, say).
 #[derive(Clone)]
 pub(crate) struct Publisher {
     pub client: Realtime,

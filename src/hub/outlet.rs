@@ -1,5 +1,5 @@
 //! A connection's outbound path as channels see it: a bounded queue of ready-made frames
-//! plus an overflow signal. One link per transport; a resumed connection gets a new one.
+//! plus an overflow signal. One outlet per transport; a resumed connection gets a new one.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,13 +8,13 @@ use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{Notify, mpsc};
 
 #[derive(Clone)]
-pub(crate) struct Link {
+pub(crate) struct Outlet {
     pub echo: bool,
     queue: mpsc::Sender<Outbound>,
     overflow: Arc<Overflow>,
 }
 
-/// One slot of a link's queue.
+/// One slot of an outlet's queue.
 pub(crate) enum Outbound {
     Frame(Utf8Bytes),
     /// Frames that go out back to back: a resume or rewind backlog, a presence SYNC. They
@@ -56,16 +56,16 @@ impl Overflow {
     }
 }
 
-impl Link {
+impl Outlet {
     pub fn new(echo: bool, capacity: usize) -> (Self, mpsc::Receiver<Outbound>, Arc<Overflow>) {
         let (queue, receiver) = mpsc::channel(capacity.max(1));
         let overflow = Arc::new(Overflow::default());
-        let link = Self {
+        let outlet = Self {
             echo,
             queue,
             overflow: overflow.clone(),
         };
-        (link, receiver, overflow)
+        (outlet, receiver, overflow)
     }
 
     /// Queues a frame without waiting. False when the connection is overflowed or gone:
@@ -96,9 +96,9 @@ impl Link {
     }
 }
 
-impl Link {
-    /// The same transport (links are cloned into every channel the transport attached).
-    pub fn same(&self, other: &Link) -> bool {
+impl Outlet {
+    /// The same transport (outlets are cloned into every channel the transport attached).
+    pub fn same(&self, other: &Outlet) -> bool {
         Arc::ptr_eq(&self.overflow, &other.overflow)
     }
 }

@@ -1,0 +1,182 @@
+//! The default bindings, as a table: context, key, command, and the description shown in
+//! help and hints.
+
+use crossterm::event::KeyCode::{
+    BackTab, Char, Down, End, Enter, Esc, Home, PageDown, PageUp, Tab, Up,
+};
+use crossterm::event::KeyModifiers;
+
+use super::Context::{self, Composer, Conversation, Global, Inbox, Suggestions};
+use super::key::Key;
+use crate::app::action::Command;
+use crate::app::action::Command as C;
+
+const ALT: KeyModifiers = KeyModifiers::ALT;
+const CONTROL: KeyModifiers = KeyModifiers::CONTROL;
+const SHIFT: KeyModifiers = KeyModifiers::SHIFT;
+
+const fn plain(code: crossterm::event::KeyCode) -> Key {
+    Key::plain(code)
+}
+
+const fn with(code: crossterm::event::KeyCode, modifiers: KeyModifiers) -> Key {
+    Key::with(code, modifiers)
+}
+
+pub(super) const DEFAULTS: &[(Context, Key, Command, &str)] = &[
+    (Global, plain(Tab), C::NextPane, "next pane"),
+    (Global, plain(BackTab), C::PreviousPane, "previous pane"),
+    (
+        Global,
+        with(Char('a'), ALT),
+        C::MostUrgent,
+        "jump to the most urgent conversation",
+    ),
+    (
+        Global,
+        with(Char('j'), ALT),
+        C::NextConversation,
+        "next conversation",
+    ),
+    (
+        Global,
+        with(Char('k'), ALT),
+        C::PreviousConversation,
+        "previous conversation",
+    ),
+    (Global, with(Char('c'), CONTROL), C::Quit, "quit"),
+    (Inbox, plain(Char('j')), C::Down, "next conversation"),
+    (Inbox, plain(Down), C::Down, "next conversation"),
+    (Inbox, plain(Char('k')), C::Up, "previous conversation"),
+    (Inbox, plain(Up), C::Up, "previous conversation"),
+    (
+        Inbox,
+        plain(Enter),
+        C::Open,
+        "open the selected conversation",
+    ),
+    (
+        Inbox,
+        plain(Char('i')),
+        C::FocusComposer,
+        "reply to the selected conversation",
+    ),
+    (
+        Inbox,
+        plain(Char('r')),
+        C::FocusComposer,
+        "reply to the selected conversation",
+    ),
+    (
+        Inbox,
+        plain(Char('u')),
+        C::MostUrgent,
+        "jump to the most urgent conversation",
+    ),
+    (
+        Inbox,
+        plain(Char('/')),
+        C::Filter,
+        "filter the inbox (! inverts)",
+    ),
+    (
+        Inbox,
+        plain(Char('o')),
+        C::ToggleSort,
+        "switch between urgency order and name order",
+    ),
+    (Inbox, plain(Char('?')), C::Help, "help"),
+    (
+        Inbox,
+        plain(Char('q')),
+        C::Quit,
+        "quit (asks first when replies are unsent)",
+    ),
+    (Conversation, plain(Char('j')), C::Down, "next message"),
+    (Conversation, plain(Down), C::Down, "next message"),
+    (Conversation, plain(Char('k')), C::Up, "previous message"),
+    (Conversation, plain(Up), C::Up, "previous message"),
+    (
+        Conversation,
+        plain(PageUp),
+        C::PageUp,
+        "scroll up a page (loads older messages)",
+    ),
+    (
+        Conversation,
+        plain(PageDown),
+        C::PageDown,
+        "scroll down a page",
+    ),
+    (Conversation, plain(Home), C::Top, "oldest message"),
+    (Conversation, plain(End), C::Bottom, "back to live"),
+    (
+        Conversation,
+        plain(Char('i')),
+        C::FocusComposer,
+        "write a reply",
+    ),
+    (
+        Conversation,
+        plain(Char('r')),
+        C::Reply,
+        "write a reply, or retry failed replies",
+    ),
+    (
+        Conversation,
+        plain(Char('u')),
+        C::MostUrgent,
+        "jump to the most urgent conversation",
+    ),
+    (Conversation, plain(Esc), C::Back, "back to the inbox"),
+    (Conversation, plain(Char('?')), C::Help, "help"),
+    (
+        Conversation,
+        plain(Char('q')),
+        C::Quit,
+        "quit (asks first when replies are unsent)",
+    ),
+    (Composer, plain(Enter), C::Send, "send the reply"),
+    (Composer, with(Enter, ALT), C::Newline, "new line"),
+    (
+        Composer,
+        with(Enter, SHIFT),
+        C::Newline,
+        "new line (terminals with the keyboard protocol)",
+    ),
+    (Composer, with(Char('j'), CONTROL), C::Newline, "new line"),
+    (
+        Composer,
+        plain(Esc),
+        C::Back,
+        "leave the composer, keeping the draft",
+    ),
+    (
+        Composer,
+        plain(Tab),
+        C::FocusSuggestions,
+        "choose a quick reply",
+    ),
+    (
+        Suggestions,
+        plain(Enter),
+        C::PickSuggestion(None),
+        "put the highlighted quick reply in the composer",
+    ),
+    (Suggestions, plain(Down), C::Down, "next quick reply"),
+    (Suggestions, plain(Up), C::Up, "previous quick reply"),
+    (Suggestions, plain(Esc), C::Back, "back to the composer"),
+];
+
+/// Alt+1…9 anywhere and 1…9 among the quick replies pick quick reply N.
+pub(super) fn quick_reply_digits() -> impl Iterator<Item = (Context, Key, Command, &'static str)> {
+    (1..=9u8).flat_map(|digit| {
+        let key = Char(char::from(b'0' + digit));
+        let pick = C::PickSuggestion(Some(digit));
+        let description = "put quick reply N in the composer";
+        [
+            (Global, with(key, ALT), pick.clone(), description),
+            (Suggestions, plain(key), pick, description),
+        ]
+    })
+}
