@@ -2,8 +2,7 @@
 //! with the last channelSerial after a reconnect, and the signal that continuity was lost
 //! so the gap can be filled from history.
 //!
-//! Longer than 80 lines, kept whole: `handle`, the channel state machine's dispatch `match`
-//! over (state, input).
+//! Longer than 80 lines, kept whole: `handle`, the state machine's dispatch `match`.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::Arc;

@@ -1,8 +1,7 @@
 //! The connection state machine of Ably's spec (RTN), as pure code: inputs in, effects out,
 //! time passed in. The transport task (`shard`) performs the effects.
 //!
-//! Longer than 80 lines, kept whole: `handle`, the connection state machine's dispatch
-//! `match` over (state, input).
+//! Longer than 80 lines, kept whole: `handle`, the state machine's dispatch `match`.
 
 use std::time::{Duration, Instant};
 

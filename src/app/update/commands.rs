@@ -1,7 +1,6 @@
 //! Commands from the keymap.
 //!
-//! Longer than 80 lines, kept whole: `command`, a dispatch `match` over the keymap's
-//! commands.
+//! Longer than 80 lines, kept whole: `command`, a dispatch `match` over the commands.
 
 use serde_json::json;
 

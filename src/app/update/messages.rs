@@ -1,8 +1,7 @@
 //! Conversation events into conversations: live (they may count as unread, start or end
 //! the customer's wait, ring, raise the SLA) or from history (stored quietly).
 //!
-//! Longer than 80 lines, kept whole: `live`, a dispatch `match` over the event kinds; each
-//! arm is short or calls out.
+//! Longer than 80 lines, kept whole: `live`, a dispatch `match` over the event kinds.
 
 use serde_json::Value;
 

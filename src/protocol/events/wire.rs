@@ -1,7 +1,7 @@
 //! The wire form of an event: the one place where outgoing event names and payloads are
 //! written.
 //!
-//! Longer than 80 lines, kept whole: `to_wire`, a dispatch `match` with one arm per event.
+//! Longer than 80 lines, kept whole: `to_wire`, a dispatch `match`, one arm per event.
 
 use serde_json::{Value, json};
 

@@ -1,8 +1,7 @@
 //! Per-channel state: the channel machines' effects, a channel moved on a 90010, and
 //! the gap filled from history after a lost continuity.
 //!
-//! Longer than 80 lines, kept whole: `channel_effect`, a dispatch `match` over the channel
-//! machine's effects.
+//! Longer than 80 lines, kept whole: `channel_effect`, a dispatch `match` over effects.
 
 use tokio::sync::oneshot;
 use tokio::time::Instant;

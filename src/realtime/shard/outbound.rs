@@ -1,8 +1,7 @@
 //! What the application asks for, and what goes out: requests, publishing with msgSerial,
 //! queueing while offline and resending after a reconnect.
 //!
-//! Longer than 80 lines, kept whole: `request`, a dispatch `match` over the application's
-//! requests.
+//! Longer than 80 lines, kept whole: `request`, a dispatch `match` over the requests.
 
 use futures_util::SinkExt;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
