@@ -50,17 +50,18 @@ trait Fields {
     fn optional_text(&mut self, field: &str) -> Option<String>;
 
     fn check_text(&self, field: &str) -> Result<(), EventProblem> {
-        let (event, field_name) = (self.name().to_owned(), field.to_owned());
+        // The words of a problem are only written when there is one.
+        let event_and_field = || (self.name().to_owned(), field.to_owned());
         match self.object().get(field) {
             Some(Value::String(_) | Value::Number(_)) => Ok(()),
-            Some(_) => Err(EventProblem::NotText {
-                event,
-                field: field_name,
-            }),
-            None => Err(EventProblem::Missing {
-                event,
-                field: field_name,
-            }),
+            Some(_) => {
+                let (event, field) = (event_and_field)();
+                Err(EventProblem::NotText { event, field })
+            }
+            None => {
+                let (event, field) = (event_and_field)();
+                Err(EventProblem::Missing { event, field })
+            }
         }
     }
 
@@ -83,15 +84,18 @@ trait Fields {
 
     fn actor(&self) -> Result<Actor, EventProblem> {
         self.check_text("actor")?;
-        let text = match self.object().get("actor") {
-            Some(Value::String(text)) => text.clone(),
-            Some(other) => other.to_string(),
-            None => String::new(),
-        };
-        Actor::parse(&text).ok_or_else(|| EventProblem::UnknownActor {
-            event: self.name().to_owned(),
-            actor: text,
-        })
+        let value = self.object().get("actor");
+        value
+            .and_then(Value::as_str)
+            .and_then(Actor::parse)
+            .ok_or_else(|| EventProblem::UnknownActor {
+                event: self.name().to_owned(),
+                actor: match value {
+                    Some(Value::String(text)) => text.clone(),
+                    Some(other) => other.to_string(),
+                    None => String::new(),
+                },
+            })
     }
 
     fn severity(&self) -> Result<Severity, EventProblem> {
@@ -151,12 +155,12 @@ impl Fields for Take<'_> {
         self.object
     }
     fn text(&mut self, field: &str) -> Result<String, EventProblem> {
-        self.check_text(field)?;
-        Ok(match self.object.get_mut(field) {
-            Some(Value::String(text)) => std::mem::take(text),
-            Some(other) => other.to_string(),
-            None => String::new(),
-        })
+        match self.object.get_mut(field) {
+            Some(Value::String(text)) => Ok(std::mem::take(text)),
+            Some(Value::Number(number)) => Ok(number.to_string()),
+            // Not reached after `Check`; said the same way if it ever is.
+            _ => self.check_text(field).map(|()| String::new()),
+        }
     }
     fn optional_text(&mut self, field: &str) -> Option<String> {
         match self.object.get_mut(field) {
@@ -194,7 +198,7 @@ impl ConversationEvent {
             None => Err(EventProblem::NotAnObject {
                 event: name.to_owned(),
             }),
-            Some(object) => Self::from_fields(name, &mut Check { name, object }).map(|_| ()),
+            Some(object) => Self::from_fields(name, &mut Check { name, object }).map(drop),
         };
         let event = match (checked, data.as_object_mut()) {
             (Ok(()), Some(object)) => Self::from_fields(name, &mut Take { name, object }),
