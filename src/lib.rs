@@ -5,8 +5,10 @@
 //! - `clock`: wall-clock milliseconds, for every module.
 //! - `secret`: the redacting wrapper every API key and token travels in.
 //! - `sanitize`: cleans hostile remote text (escape sequences, controls, bidi) at intake.
-//! - `protocol`: Ably's realtime wire types and codecs, and the conversation vocabulary
-//!   (`protocol::events`), parsed once into typed events (no I/O).
+//! - `protocol`: Ably's realtime wire types and codecs, the conversation vocabulary
+//!   (`protocol::events`, parsed once into typed events, written in one place), and the
+//!   names both sides hold to (`protocol::names`: channel names, conversation ids, client
+//!   ids). No I/O.
 //! - `auth`: keys, TokenRequests, tokens, capabilities (no I/O).
 //! - `config`: the config file and themes.
 //! - `rest` / `realtime`: the Ably client (REST; realtime connections, channels, presence).
@@ -28,7 +30,7 @@
 //!
 //! Adding an event: a variant in `protocol::events::ConversationEvent` (parse and wire form),
 //! then its effect on state in `app::update::messages`. Adding a key: a `Command` in
-//! `app::action`, a binding with a description in `input::keymap`, its handling in
+//! `app::action`, a binding with a description in `input::keymap::defaults`, its handling in
 //! `app::update::commands`; help and hints follow from the keymap.
 
 pub mod app;
