@@ -734,7 +734,7 @@ async fn what_is_left(hub: &RunningHub, channels: &BTreeSet<String>) -> Vec<Stri
     for name in channels
         .iter()
         .filter(|name| !name.is_empty() && name.len() < 2048)
-        .filter(|name| !matches!(name.as_str(), "." | ".."))
+        .filter(|name| !is_dot_segment(name))
     {
         let path = encoded(name);
         found.extend(leftovers(
@@ -749,6 +749,11 @@ async fn what_is_left(hub: &RunningHub, channels: &BTreeSet<String>) -> Vec<Stri
         }
     }
     found
+}
+
+/// One or two dots: a path step to every URL parser, not a name.
+fn is_dot_segment(name: &str) -> bool {
+    matches!(name.len(), 1 | 2) && name.bytes().all(|byte| byte == b'.')
 }
 
 fn hostile_hub_config() -> HubConfig {
