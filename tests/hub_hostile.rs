@@ -729,7 +729,7 @@ async fn what_is_left(hub: &RunningHub, channels: &BTreeSet<String>) -> Vec<Stri
         found.extend(leftovers(details));
     }
     // Names too long for a request line, and names of one or two dots (which every URL parser
-    // into a path step, so no REST request can name them), are covered by the occupancy
+    // turns into a path step, so no REST request can name them), are covered by the occupancy
     // above.
     for name in channels
         .iter()
