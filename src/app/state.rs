@@ -174,6 +174,20 @@ impl AppState {
         worst
     }
 
+    /// The most urgent conversation (breach, warning, longest waiting…) with unread
+    /// messages, whatever the inbox's sort and filter.
+    pub fn most_urgent_unread(&self) -> Option<ConversationId> {
+        self.conversations
+            .values()
+            .filter(|conversation| conversation.unread > 0)
+            .max_by(|a, b| {
+                urgency_key(a)
+                    .cmp(&urgency_key(b))
+                    .then_with(|| b.id.cmp(&a.id))
+            })
+            .map(|conversation| conversation.id.clone())
+    }
+
     fn filter_parts(&self) -> (bool, String) {
         let filter = self.filter.trim().to_lowercase();
         match filter.strip_prefix('!') {

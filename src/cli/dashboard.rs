@@ -6,7 +6,9 @@ use std::path::Path;
 use url::Url;
 
 use crate::app::state::Identity;
+use crate::config::EmojiSpeech;
 use crate::config::theme::Theme;
+use crate::dashboard::speech::SpeechOptions;
 use crate::dashboard::{DashboardOptions, screen, speech};
 use crate::protocol::names::ClientId;
 use crate::rest::AuthConfig;
@@ -50,6 +52,14 @@ pub async fn run(args: &DashboardArgs) -> Result<(), CliError> {
         canned: connection.file.canned.clone(),
         keymap: crate::input::Keymap::with_overrides(&connection.file.keys)?,
         suggestions_base,
+        speech: SpeechOptions {
+            verbosity: [
+                connection.file.screen_reader.verbosity.clone(),
+                args.verbosity.clone(),
+            ]
+            .concat(),
+            emoji_names: connection.file.screen_reader.emoji == Some(EmojiSpeech::Names),
+        },
     };
     let screen_reader = args
         .screen_reader
@@ -121,6 +131,10 @@ pub async fn demo(args: DemoArgs) -> Result<(), CliError> {
         canned: demo_canned(),
         keymap: crate::input::Keymap::default(),
         suggestions_base: endpoint,
+        speech: SpeechOptions {
+            verbosity: args.verbosity.clone(),
+            emoji_names: false,
+        },
     };
     let outcome = if args.screen_reader {
         speech::run(options, store).await

@@ -46,6 +46,10 @@ pub struct DashboardArgs {
     /// One labelled line per event and commands at a prompt, instead of a redrawn screen.
     #[arg(long, env = "BROKERDASH_SCREEN_READER", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
     pub screen_reader: Option<bool>,
+    /// A screen-reader verbosity setting, after the config's ("typing off", "all quiet");
+    /// may be given more than once.
+    #[arg(long = "verbosity", value_name = "SETTING")]
+    pub verbosity: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -100,6 +104,9 @@ pub struct DemoArgs {
     /// The screen-reader mode: one labelled line per event, commands at a prompt.
     #[arg(long)]
     pub screen_reader: bool,
+    /// A screen-reader verbosity setting ("typing off", "all full"); may be repeated.
+    #[arg(long = "verbosity", value_name = "SETTING")]
+    pub verbosity: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

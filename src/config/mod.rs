@@ -17,6 +17,8 @@ pub struct FileConfig {
     pub connection: ConnectionSection,
     #[serde(default)]
     pub dashboard: DashboardSection,
+    #[serde(default)]
+    pub screen_reader: ScreenReaderSection,
     /// Canned replies by short code, expanded with `/code` in the composer.
     #[serde(default)]
     pub canned: BTreeMap<String, String>,
@@ -47,6 +49,23 @@ pub struct DashboardSection {
     pub ascii: Option<bool>,
     /// Ring the terminal bell for new customer messages off screen and SLA breaches.
     pub bell: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScreenReaderSection {
+    /// Verbosity settings, applied in order: `["typing off", "all quiet"]`.
+    #[serde(default)]
+    pub verbosity: Vec<String>,
+    /// `"names"` speaks emoji as their names; `"keep"` (the default) leaves them.
+    pub emoji: Option<EmojiSpeech>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmojiSpeech {
+    Keep,
+    Names,
 }
 
 #[derive(Debug, Error)]

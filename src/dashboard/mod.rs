@@ -30,6 +30,8 @@ pub struct DashboardOptions {
     pub keymap: Keymap,
     /// Where the web app serves quick suggestions.
     pub suggestions_base: Url,
+    /// The screen-reader mode's settings.
+    pub speech: speech::SpeechOptions,
 }
 
 /// Why a front end (the dashboard or the screen-reader mode) could not run.
@@ -43,4 +45,6 @@ pub enum RunError {
     Keyboard(std::io::Error),
     #[error("cannot draw: {0}")]
     Draw(std::io::Error),
+    #[error("[screen_reader] verbosity: {0}")]
+    Verbosity(#[from] crate::ui::spoken::verbosity::VerbosityError),
 }

@@ -1,6 +1,12 @@
 //! The screen-reader mode's words: one labelled line per event, the most important words
 //! first and the time last ("SLA breach, conversation 12 (Priya Shah): no reply for 6 min,
 //! due 14:05"). Built from state and the parsed actions the session hands every front end.
+//! Each line says what kind of event it is and where, so `verbosity` can choose.
+//!
+//! Longer than 80 lines, kept whole: `incoming_line`, a dispatch `match` over event kinds.
+
+mod emoji;
+pub mod verbosity;
 
 use crate::app::action::{Action, Incoming, PresenceSeen};
 use crate::app::conversation::{ChatMessage, Conversation, Sender, SlaLevel};
@@ -9,7 +15,79 @@ use crate::protocol::PresenceAction;
 use crate::protocol::events::{Actor, ConversationEvent, ConversationId};
 use crate::sanitize::clean_line;
 
-use super::text::{clock, duration_words, seconds_words};
+use super::text::{clock, duration_words, seconds_words, truncate};
+
+pub use emoji::emoji_names;
+use verbosity::{Kind, Level, Scope, Verbosity};
+
+/// A line the screen reader may say, with what it is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Said {
+    /// `None`: said whatever the verbosity (the connection, gaps, failures).
+    pub kind: Option<Kind>,
+    pub conversation: Option<ConversationId>,
+    pub text: String,
+    /// The short form (first line and length), where the kind has one.
+    pub brief: Option<String>,
+    /// A breach: said at once, even while a command is being typed.
+    pub breach: bool,
+}
+
+impl Said {
+    fn new(kind: Option<Kind>, conversation: Option<ConversationId>, text: String) -> Self {
+        Self {
+            kind,
+            conversation,
+            text,
+            brief: None,
+            breach: false,
+        }
+    }
+
+    /// Always said.
+    pub fn always(text: String) -> Self {
+        Self::new(None, None, text)
+    }
+
+    /// What to say under these settings, and whether it is urgent (a breach, or a message
+    /// in the open conversation); `None` when the settings keep it quiet.
+    pub fn choose(self, state: &AppState, verbosity: &Verbosity) -> Option<(String, bool)> {
+        let scope = self
+            .conversation
+            .as_ref()
+            .map_or(Scope::All, |id| Scope::of(state, id));
+        let level = self
+            .kind
+            .map_or(Level::Full, |kind| verbosity.level(scope, kind));
+        let message = matches!(self.kind, Some(Kind::Customer | Kind::Ai | Kind::Broker));
+        let urgent = self.breach || (scope == Scope::Open && message);
+        match level {
+            Level::Off => None,
+            Level::Brief => Some((self.brief.unwrap_or(self.text), urgent)),
+            Level::Full => Some((self.text, urgent)),
+        }
+    }
+}
+
+/// "first line…, 3 lines": the start of a message and how long it is.
+fn brief_text(content: &str) -> String {
+    let lines = content
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .count()
+        .max(1);
+    let first = content
+        .lines()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or("");
+    let first = truncate(&clean_line(first), 60);
+    let length = if lines == 1 {
+        "1 line".to_owned()
+    } else {
+        format!("{lines} lines")
+    };
+    format!("{length}: {first}")
+}
 
 fn who(conversation: &Conversation) -> String {
     match &conversation.customer_name {
@@ -21,18 +99,18 @@ fn who(conversation: &Conversation) -> String {
 /// The line for an action from the network, if it deserves one. Said from the state the
 /// action arrives to (before the reducer takes it), so it is built from the same parsed
 /// action the reducer is about to consume.
-pub fn event_line(state: &AppState, action: &Action) -> Option<String> {
+pub fn event_line(state: &AppState, action: &Action) -> Option<Said> {
     match action {
         Action::Incoming(incoming) => incoming_line(state, incoming),
         Action::Presence(seen) => presence_line(state, seen),
-        Action::GapFilled { channel, recovered } => Some(format!(
+        Action::GapFilled { channel, recovered } => Some(Said::always(format!(
             "Connection gap, {}: {recovered} missed messages recovered",
             clean_line(channel)
-        )),
-        Action::ContinuityLost { channel, .. } => Some(format!(
+        ))),
+        Action::ContinuityLost { channel, .. } => Some(Said::always(format!(
             "Connection gap, {}: some messages may be missing",
             clean_line(channel)
-        )),
+        ))),
         _ => None,
     }
 }
@@ -46,15 +124,25 @@ fn who_on(state: &AppState, channel: &str) -> Option<String> {
     })
 }
 
-fn incoming_line(state: &AppState, incoming: &Incoming) -> Option<String> {
+fn incoming_line(state: &AppState, incoming: &Incoming) -> Option<Said> {
     let who = who_on(state, &incoming.channel)?;
     let time = clock(incoming.at_ms.unwrap_or(state.now_ms), state.utc_offset_s);
-    let conversation =
-        ConversationId::from_channel(&incoming.channel).and_then(|id| state.conversations.get(&id));
-    let line = match &incoming.event {
-        ConversationEvent::UserMessage { content, .. } => {
-            format!("Customer message, {who}: {}, {time}", clean_line(content))
-        }
+    let id = ConversationId::from_channel(&incoming.channel);
+    let conversation = id.as_ref().and_then(|id| state.conversations.get(id));
+    let said = |kind: Kind, text: String| Said::new(Some(kind), id.clone(), text);
+    let with_brief = |said: Said, label: &str, content: &str| Said {
+        brief: Some(format!("{label}, {who}, {}, {time}", brief_text(content))),
+        ..said
+    };
+    Some(match &incoming.event {
+        ConversationEvent::UserMessage { content, .. } => with_brief(
+            said(
+                Kind::Customer,
+                format!("Customer message, {who}: {}, {time}", clean_line(content)),
+            ),
+            "Customer message",
+            content,
+        ),
         ConversationEvent::AiMessage {
             content, persona, ..
         } => {
@@ -62,7 +150,8 @@ fn incoming_line(state: &AppState, incoming: &Incoming) -> Option<String> {
                 .as_ref()
                 .map(|p| format!(" ({})", clean_line(p)))
                 .unwrap_or_default();
-            format!("AI reply{persona}, {who}: {}, {time}", clean_line(content))
+            let text = format!("AI reply{persona}, {who}: {}, {time}", clean_line(content));
+            with_brief(said(Kind::Ai, text), &format!("AI reply{persona}"), content)
         }
         ConversationEvent::BrokerMessage {
             content,
@@ -77,7 +166,12 @@ fn incoming_line(state: &AppState, incoming: &Incoming) -> Option<String> {
                 .as_ref()
                 .map(|n| clean_line(n))
                 .unwrap_or_else(|| format!("Broker {}", clean_line(broker_id)));
-            format!("{name} replied, {who}: {}, {time}", clean_line(content))
+            let text = format!("{name} replied, {who}: {}, {time}", clean_line(content));
+            with_brief(
+                said(Kind::Broker, text),
+                &format!("{name} replied"),
+                content,
+            )
         }
         ConversationEvent::Read {
             actor: Actor::Customer,
@@ -91,34 +185,46 @@ fn incoming_line(state: &AppState, incoming: &Incoming) -> Option<String> {
             if !mine {
                 return None;
             }
-            format!("Read by the customer, {who}, {time}")
+            said(
+                Kind::Receipts,
+                format!("Read by the customer, {who}, {time}"),
+            )
         }
         ConversationEvent::Sla {
             violation,
             threshold_ms,
             actual_ms,
             ..
-        } => sla_line(
-            state,
-            conversation,
-            &who,
-            *violation,
-            *threshold_ms,
-            *actual_ms,
-        )?,
-        ConversationEvent::Unknown { name, .. } => {
-            format!("Unknown event {}, {who}, {time}", clean_line(name))
-        }
-        ConversationEvent::Malformed { name, problem, .. } => format!(
-            "Unreadable {} event, {who}: {}, {time}",
-            clean_line(name),
-            clean_line(problem)
+        } => Said {
+            breach: *violation,
+            ..said(
+                Kind::Sla,
+                sla_line(
+                    state,
+                    conversation,
+                    &who,
+                    *violation,
+                    *threshold_ms,
+                    *actual_ms,
+                )?,
+            )
+        },
+        ConversationEvent::Unknown { name, .. } => said(
+            Kind::Customer,
+            format!("Unknown event {}, {who}, {time}", clean_line(name)),
+        ),
+        ConversationEvent::Malformed { name, problem, .. } => said(
+            Kind::Customer,
+            format!(
+                "Unreadable {} event, {who}: {}, {time}",
+                clean_line(name),
+                clean_line(problem)
+            ),
         ),
         ConversationEvent::Typing { .. }
         | ConversationEvent::Read { .. }
         | ConversationEvent::SuggestionSelected { .. } => return None,
-    };
-    Some(line)
+    })
 }
 
 /// Said when the SLA event will change what is shown: it applies (the customer still
@@ -163,7 +269,7 @@ fn sla_line(
     ))
 }
 
-fn presence_line(state: &AppState, seen: &PresenceSeen) -> Option<String> {
+fn presence_line(state: &AppState, seen: &PresenceSeen) -> Option<Said> {
     if seen.action == PresenceAction::Update {
         return None;
     }
@@ -183,7 +289,8 @@ fn presence_line(state: &AppState, seen: &PresenceSeen) -> Option<String> {
             None => format!("conversation {}", conversation.id),
         };
         let time = clock(seen.timestamp.unwrap_or(state.now_ms), state.utc_offset_s);
-        return Some(format!("Customer {word}, {who}, {time}"));
+        let text = format!("Customer {word}, {who}, {time}");
+        return Some(Said::new(Some(Kind::Presence), Some(id), text));
     }
     if client.broker_id().is_some() && *client != state.my_client_id() {
         let name = name
@@ -194,7 +301,8 @@ fn presence_line(state: &AppState, seen: &PresenceSeen) -> Option<String> {
         } else {
             "is viewing"
         };
-        return Some(format!("{name} {verb} {}", who(conversation)));
+        let text = format!("{name} {verb} {}", who(conversation));
+        return Some(Said::new(Some(Kind::Presence), Some(id), text));
     }
     None
 }
@@ -260,3 +368,6 @@ pub fn message_line(
         clock(message.at_ms, state.utc_offset_s)
     )
 }
+
+#[cfg(test)]
+mod tests;
