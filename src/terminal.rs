@@ -48,6 +48,26 @@ pub fn enter() -> Result<TerminalGuard, TerminalError> {
     Ok(TerminalGuard { screen })
 }
 
+/// Raw mode alone, for the screen-reader prompt (no alternate screen, nothing drawn):
+/// left when the guard drops, and on a panic.
+pub struct RawKeysGuard;
+
+pub fn enter_raw_keys() -> Result<RawKeysGuard, TerminalError> {
+    enable_raw_mode().map_err(TerminalError::RawMode)?;
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = disable_raw_mode();
+        previous(info);
+    }));
+    Ok(RawKeysGuard)
+}
+
+impl Drop for RawKeysGuard {
+    fn drop(&mut self) {
+        let _ = disable_raw_mode();
+    }
+}
+
 /// Leaves raw mode and the alternate screen; safe to call more than once.
 pub fn restore() {
     let mut out = stdout();

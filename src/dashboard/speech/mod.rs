@@ -52,11 +52,14 @@ impl SpeechOptions {
 pub async fn run(options: DashboardOptions, store: Store) -> Result<(), RunError> {
     let verbosity = options.speech.verbosity()?;
     let session = Session::start(&options, store)?;
-    let input = if std::io::stdin().is_terminal() {
-        crossterm::terminal::enable_raw_mode().map_err(RunError::Keyboard)?;
-        Input::Keys(EventStream::new())
+    let (input, _raw) = if std::io::stdin().is_terminal() {
+        let raw = crate::terminal::enter_raw_keys()?;
+        (Input::Keys(EventStream::new()), Some(raw))
     } else {
-        Input::Lines(BufReader::new(tokio::io::stdin()).lines())
+        (
+            Input::Lines(BufReader::new(tokio::io::stdin()).lines()),
+            None,
+        )
     };
     let mut speech = Speech {
         out: std::io::stdout(),
@@ -72,11 +75,7 @@ pub async fn run(options: DashboardOptions, store: Store) -> Result<(), RunError
     speech.write(
         "brokerdash, screen-reader mode: one line per event, newest last. Type help for commands.\r\n",
     );
-    let outcome = session.run(&mut speech).await;
-    if matches!(speech.input, Input::Keys(_)) {
-        let _ = crossterm::terminal::disable_raw_mode();
-    }
-    outcome
+    session.run(&mut speech).await
 }
 
 enum Input {

@@ -122,12 +122,16 @@ impl Shard {
             return;
         }
         slot.machine.record_serial(frame.channel_serial.as_deref());
-        let frame_id = frame.id.clone().unwrap_or_default();
+        let frame_id = frame.id.clone();
         let mut delivered = Vec::new();
         for (index, mut message) in frame.messages.unwrap_or_default().into_iter().enumerate() {
-            message
-                .id
-                .get_or_insert_with(|| format!("{frame_id}:{index}"));
+            // TM2a: an id from the frame's, when the frame has one; otherwise none, never
+            // an invented one that two frames would share.
+            if message.id.is_none()
+                && let Some(frame_id) = &frame_id
+            {
+                message.id = Some(format!("{frame_id}:{index}"));
+            }
             if message.connection_id.is_none() {
                 message.connection_id = frame.connection_id.clone();
             }
@@ -136,7 +140,8 @@ impl Shard {
             }
             slot.machine.record_message_time(message.timestamp);
             let inbound = InboundMessage::from_wire(message, false);
-            if !slot.recent.insert(&inbound.id) {
+            // Only an id can say a message was seen before.
+            if !inbound.id.is_empty() && !slot.recent.insert(&inbound.id) {
                 continue;
             }
             match &mut slot.held {
@@ -305,6 +310,37 @@ mod tests {
             })
             .collect();
         assert_eq!(ids, ["a", "b", "c"], "a repeated id is not delivered twice");
+    }
+
+    #[tokio::test]
+    async fn tm2a_ids_come_from_the_frame_and_messages_without_any_are_all_delivered() {
+        let mut harness = Harness::new();
+        harness.connect("c1").await;
+        harness.attached("conversation:1").await;
+        harness.events();
+        let id_less = |frame_id: Option<&str>| {
+            let mut frame =
+                ProtocolMessage::new(ProtocolAction::Message).with_channel("conversation:1");
+            frame.id = frame_id.map(str::to_owned);
+            frame.messages = Some(vec![Message::default(), Message::default()]);
+            frame
+        };
+        harness.server(id_less(Some("f1"))).await;
+        harness.server(id_less(None)).await;
+        harness.server(id_less(None)).await;
+        let ids: Vec<String> = harness
+            .events()
+            .into_iter()
+            .filter_map(|event| match event {
+                NetEvent::Message { message, .. } => Some(message.id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            ids,
+            ["f1:0", "f1:1", "", "", "", ""],
+            "no id invented, none dropped"
+        );
     }
 
     #[tokio::test]
