@@ -45,10 +45,12 @@ impl Shard {
                 self.for_each_channel(ChannelInput::ConnectionLost).await;
             }
             Effect::SendClose => {
+                // CLOSED, the transport ending, or the request timeout ends the closing
+                // (RTN12a).
                 self.send(&ProtocolMessage::new(ProtocolAction::Close))
                     .await;
-                // Ably's client does not wait for CLOSED (ably-protocol.md §1.5).
-                Box::pin(self.connection(Input::Closed)).await;
+                let deadline = Instant::now() + self.options.request_timeout;
+                self.set_timer(Timer::CloseDeadline, deadline);
             }
             Effect::RetryIn(delay) => self.set_timer(Timer::Retry, Instant::now() + delay),
             Effect::Reattach { .. } => {
@@ -181,6 +183,7 @@ mod tests {
     use crate::auth::TokenDetails;
     use crate::protocol::ProtocolAction;
     use crate::realtime::ConnectionState;
+    use crate::realtime::connection::Input;
     use crate::rest::{Credential, RestError};
     use crate::secret::Secret;
 
@@ -234,6 +237,51 @@ mod tests {
         assert!(
             harness.timers().contains(&Timer::Renew),
             "the next renewal is planned"
+        );
+    }
+
+    #[tokio::test]
+    async fn rtn12a_close_sends_close_and_waits_for_closed() {
+        let mut harness = Harness::new();
+        harness.connect("c1").await;
+        harness.sent();
+        harness.events();
+        harness.shard.connection(Input::Close).await;
+        assert_eq!(harness.shard.machine.state(), ConnectionState::Closing);
+        let frames = harness.sent();
+        assert!(
+            frames
+                .iter()
+                .any(|frame| frame.action == ProtocolAction::Close)
+        );
+        assert_eq!(
+            connection_states(&harness.events()),
+            [ConnectionState::Closing],
+            "not closed before the server says so"
+        );
+        harness
+            .server(crate::protocol::ProtocolMessage::new(
+                ProtocolAction::Closed,
+            ))
+            .await;
+        assert_eq!(
+            connection_states(&harness.events()),
+            [ConnectionState::Closed]
+        );
+    }
+
+    #[tokio::test]
+    async fn rtn12a_a_close_the_server_never_answers_ends_at_the_deadline() {
+        let mut harness = Harness::new();
+        harness.connect("c1").await;
+        harness.shard.connection(Input::Close).await;
+        let timers = harness.timers();
+        assert!(timers.contains(&Timer::CloseDeadline), "{timers:?}");
+        harness.events();
+        harness.shard.fire_due(Timer::CloseDeadline).await;
+        assert_eq!(
+            connection_states(&harness.events()),
+            [ConnectionState::Closed]
         );
     }
 

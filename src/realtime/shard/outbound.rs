@@ -8,7 +8,7 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tracing::debug;
 
 use crate::protocol::{ErrorInfo, PresenceAction, ProtocolAction, ProtocolMessage, encode_frame};
-use crate::realtime::channel::{ChannelInput, ChannelMachine, RecentIds};
+use crate::realtime::channel::{ChannelInput, ChannelMachine, ChannelState, RecentIds};
 use crate::realtime::connection::{ConnectionState, Input};
 use crate::realtime::presence::PresenceMap;
 use crate::realtime::types::{ClientError, NetEvent};
@@ -98,8 +98,12 @@ impl Shard {
         }
     }
 
-    /// Sends now when connected, otherwise queues for the next connection (RTL6c2).
+    /// Sends now when connected, otherwise queues for the next connection (RTL6c2); a
+    /// channel that cannot take it refuses it at once (RTL6c4, RTP16).
     pub(super) async fn submit(&mut self, pending: Pending) {
+        if let Some(error) = self.refused_by_channel(&pending) {
+            return pending.reply.fail(ClientError::Refused(error));
+        }
         match self.machine.state() {
             ConnectionState::Connected => self.transmit(pending).await,
             ConnectionState::Initialized
@@ -113,6 +117,31 @@ impl Shard {
                 format!("Cannot publish while the connection is {}", state.as_str()),
             ))),
         }
+    }
+
+    /// A publish on a SUSPENDED or FAILED channel, or a presence change on one that is not
+    /// attached or attaching, fails without reaching the server.
+    fn refused_by_channel(&self, pending: &Pending) -> Option<ErrorInfo> {
+        let name = pending.frame.channel.as_deref()?;
+        let state = self.channels.get(name)?.machine.state();
+        let presence = matches!(pending.reply, PendingReply::Presence(_));
+        let refused = match state {
+            ChannelState::Suspended | ChannelState::Failed => true,
+            ChannelState::Detaching | ChannelState::Detached => presence,
+            _ => false,
+        };
+        refused.then(|| {
+            let (code, what) = if presence {
+                (91001, "Unable to change presence")
+            } else {
+                (90001, "Unable to publish")
+            };
+            ErrorInfo::new(
+                code,
+                400,
+                format!("{what}: channel {name} is {}", state.as_str()),
+            )
+        })
     }
 
     pub(super) async fn transmit(&mut self, mut pending: Pending) {
@@ -233,6 +262,71 @@ mod tests {
             Err(ClientError::Refused(info)) => assert_eq!(info.code, 80000),
             other => panic!("expected a refusal, got {other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn rtl6c4_a_publish_on_a_failed_or_suspended_channel_is_refused_at_once() {
+        let mut harness = Harness::new();
+        harness.connect("c1").await;
+        harness.attached("conversation:1").await;
+        let mut error = crate::protocol::ProtocolMessage::new(ProtocolAction::Error)
+            .with_channel("conversation:1");
+        error.error = Some(ErrorInfo::new(40160, 401, "denied"));
+        harness.server(error).await;
+        harness.sent();
+        let outcome = harness.publish("conversation:1", "m1").await;
+        match outcome.await.expect("answered") {
+            Err(ClientError::Refused(info)) => assert_eq!(info.code, 90001),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert!(harness.sent().is_empty(), "nothing reached the server");
+        harness.attach("conversation:2").await;
+        harness
+            .shard
+            .channel(
+                "conversation:2",
+                crate::realtime::channel::ChannelInput::AttachTimedOut,
+            )
+            .await;
+        let outcome = harness.publish("conversation:2", "m2").await;
+        assert!(
+            matches!(outcome.await.expect("answered"), Err(ClientError::Refused(info)) if info.code == 90001)
+        );
+        harness.sent();
+        let outcome = harness.publish("conversation:3", "m3").await;
+        drop(outcome);
+        let sent: Vec<ProtocolAction> = harness.sent().iter().map(|frame| frame.action).collect();
+        assert_eq!(
+            sent,
+            [ProtocolAction::Message],
+            "a channel in no such state publishes as before"
+        );
+    }
+
+    #[tokio::test]
+    async fn rtp16_presence_on_a_failed_channel_is_refused_at_once() {
+        let mut harness = Harness::new();
+        harness.connect("c1").await;
+        harness.attached("conversation:1").await;
+        let mut error = crate::protocol::ProtocolMessage::new(ProtocolAction::Error)
+            .with_channel("conversation:1");
+        error.error = Some(ErrorInfo::new(40160, 401, "denied"));
+        harness.server(error).await;
+        harness.sent();
+        let (reply, outcome) = tokio::sync::oneshot::channel();
+        harness
+            .shard
+            .request(super::super::ShardRequest::Presence {
+                channel: "conversation:1".into(),
+                action: crate::protocol::PresenceAction::Enter,
+                data: None,
+                reply,
+            })
+            .await;
+        assert!(
+            matches!(outcome.await.expect("answered"), Err(ClientError::Refused(info)) if info.code == 91001)
+        );
+        assert!(harness.sent().is_empty(), "nothing reached the server");
     }
 
     #[tokio::test]

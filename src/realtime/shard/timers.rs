@@ -16,6 +16,8 @@ use super::Shard;
 pub(super) enum Timer {
     Retry,
     ConnectDeadline,
+    /// CLOSE was sent: closed at this time even without CLOSED.
+    CloseDeadline,
     Renew,
     AttachDeadline(String),
     ChannelRetry(String),
@@ -81,26 +83,31 @@ impl Shard {
     pub(super) async fn fire_timers(&mut self) {
         let now = Instant::now();
         while let Some(timer) = self.timers.pop_due(now) {
-            match timer {
-                Timer::Retry => self.connection(Input::RetryDue).await,
-                Timer::ConnectDeadline => {
-                    if self.machine.state() == ConnectionState::Connecting {
-                        let error = ErrorInfo::new(
-                            80003,
-                            408,
-                            "Timed out waiting for the server to connect",
-                        );
-                        self.connection(Input::Lost(error)).await;
-                    }
-                }
-                Timer::Renew => self.renew_token(),
-                Timer::AttachDeadline(channel) => {
-                    self.channel(&channel, ChannelInput::AttachTimedOut).await
-                }
-                Timer::ChannelRetry(channel) => {
-                    self.channel(&channel, ChannelInput::RetryDue).await
+            self.fire_due(timer).await;
+        }
+    }
+
+    /// What a timer does when it is due.
+    pub(super) async fn fire_due(&mut self, timer: Timer) {
+        match timer {
+            Timer::Retry => self.connection(Input::RetryDue).await,
+            Timer::ConnectDeadline => {
+                if self.machine.state() == ConnectionState::Connecting {
+                    let error =
+                        ErrorInfo::new(80003, 408, "Timed out waiting for the server to connect");
+                    self.connection(Input::Lost(error)).await;
                 }
             }
+            Timer::CloseDeadline => {
+                if self.machine.state() == ConnectionState::Closing {
+                    self.connection(Input::Closed).await;
+                }
+            }
+            Timer::Renew => self.renew_token(),
+            Timer::AttachDeadline(channel) => {
+                self.channel(&channel, ChannelInput::AttachTimedOut).await
+            }
+            Timer::ChannelRetry(channel) => self.channel(&channel, ChannelInput::RetryDue).await,
         }
     }
 }

@@ -90,6 +90,9 @@ pub enum ChannelEffect {
     ReEnterPresence,
 }
 
+/// Ably's `channelRetryTimeout`: the first wait before a suspended channel attaches again.
+const CHANNEL_RETRY_TIMEOUT: Duration = Duration::from_secs(15);
+
 #[derive(Debug)]
 pub struct ChannelMachine {
     state: ChannelState,
@@ -174,6 +177,18 @@ impl ChannelMachine {
             params,
         });
         effects.push(ChannelEffect::StartAttachTimer);
+    }
+
+    /// SUSPENDED, and ATTACHING again after the channel retry timeout with backoff (RTL4f,
+    /// RTL13b).
+    fn suspend_and_retry(&mut self, error: Option<ErrorInfo>, effects: &mut Vec<ChannelEffect>) {
+        self.retry_attempts += 1;
+        self.enter(ChannelState::Suspended, false, error, effects);
+        effects.push(ChannelEffect::RetryIn(super::backoff::retry_delay(
+            CHANNEL_RETRY_TIMEOUT,
+            self.retry_attempts,
+            super::backoff::random_jitter(),
+        )));
     }
 
     pub fn handle(&mut self, input: ChannelInput) -> Vec<ChannelEffect> {
@@ -281,25 +296,25 @@ impl ChannelMachine {
             (S::Detaching, ChannelInput::Detached { .. }) => {
                 self.enter(S::Detached, false, None, &mut effects)
             }
-            (S::Attached | S::Attaching, ChannelInput::Detached { error }) => {
+            (S::Attached | S::Suspended, ChannelInput::Detached { error }) => {
                 // Unsolicited DETACHED: the server wants us to attach again at once (RTL13a).
                 self.enter(S::Attaching, false, error, &mut effects);
                 if self.connected {
                     self.send_attach(&mut effects);
                 }
             }
+            (S::Attaching, ChannelInput::Detached { error }) => {
+                // The attach itself was refused with DETACHED: wait, then try again with
+                // backoff (RTL13b), never at once (a server that keeps answering DETACHED
+                // would be flooded).
+                self.suspend_and_retry(error, &mut effects);
+            }
             (S::Attaching | S::Attached | S::Detaching, ChannelInput::Error(error)) => {
                 self.enter(S::Failed, false, Some(error), &mut effects);
             }
             (S::Attaching, ChannelInput::AttachTimedOut) => {
-                self.retry_attempts += 1;
                 let error = ErrorInfo::new(90007, 408, "Attach timed out");
-                self.enter(S::Suspended, false, Some(error), &mut effects);
-                effects.push(ChannelEffect::RetryIn(super::backoff::retry_delay(
-                    Duration::from_secs(15),
-                    self.retry_attempts,
-                    super::backoff::random_jitter(),
-                )));
+                self.suspend_and_retry(Some(error), &mut effects);
             }
             (S::Suspended, ChannelInput::RetryDue) if self.connected => {
                 self.enter(S::Attaching, false, None, &mut effects);
@@ -346,155 +361,4 @@ impl RecentIds {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn attached(flags: u64, serial: &str) -> ChannelInput {
-        ChannelInput::Attached {
-            flags,
-            serial: Some(serial.into()),
-            error: None,
-        }
-    }
-
-    fn attached_state(effects: &[ChannelEffect]) -> Option<(ChannelState, bool)> {
-        effects.iter().find_map(|effect| match effect {
-            ChannelEffect::StateChanged { state, resumed, .. } => Some((*state, *resumed)),
-            _ => None,
-        })
-    }
-
-    #[test]
-    fn waits_for_the_connection_before_attaching() {
-        let mut machine = ChannelMachine::new(AttachOptions::default());
-        let effects = machine.handle(ChannelInput::Attach);
-        assert_eq!(machine.state(), ChannelState::Attaching);
-        assert!(
-            !effects
-                .iter()
-                .any(|e| matches!(e, ChannelEffect::SendAttach { .. }))
-        );
-        let effects = machine.handle(ChannelInput::ConnectionConnected);
-        assert!(effects.contains(&ChannelEffect::SendAttach {
-            channel_serial: None,
-            params: None
-        }));
-    }
-
-    #[test]
-    fn first_attach_sends_rewind_then_reattach_sends_the_serial() {
-        let mut machine = ChannelMachine::new(AttachOptions {
-            rewind: Some("20".into()),
-        });
-        machine.handle(ChannelInput::ConnectionConnected);
-        let effects = machine.handle(ChannelInput::Attach);
-        let rewind = BTreeMap::from([("rewind".to_owned(), "20".to_owned())]);
-        assert!(effects.contains(&ChannelEffect::SendAttach {
-            channel_serial: None,
-            params: Some(rewind)
-        }));
-        machine.handle(attached(flags::SUBSCRIBE, "e:1"));
-        assert!(machine.accepts_messages());
-        machine.record_serial(Some("e:5"));
-        machine.handle(ChannelInput::ConnectionLost);
-        let effects = machine.handle(ChannelInput::ConnectionConnected);
-        assert!(effects.contains(&ChannelEffect::SendAttach {
-            channel_serial: Some("e:5".into()),
-            params: None
-        }));
-        assert!(
-            !machine.accepts_messages(),
-            "messages wait for the new ATTACHED"
-        );
-        let effects = machine.handle(attached(flags::SUBSCRIBE | flags::RESUMED, "e:5"));
-        assert_eq!(
-            attached_state(&effects),
-            Some((ChannelState::Attached, true))
-        );
-        assert!(
-            !effects
-                .iter()
-                .any(|e| matches!(e, ChannelEffect::FillGap { .. }))
-        );
-    }
-
-    #[test]
-    fn lost_continuity_asks_for_a_gap_fill_and_presence_reentry() {
-        let mut machine = ChannelMachine::new(AttachOptions::default());
-        machine.handle(ChannelInput::ConnectionConnected);
-        machine.handle(ChannelInput::Attach);
-        machine.handle(attached(flags::SUBSCRIBE, "e:1"));
-        machine.record_message_time(Some(1_000));
-        machine.record_serial(Some("e:3"));
-        machine.handle(ChannelInput::ConnectionLost);
-        machine.handle(ChannelInput::ConnectionConnected);
-        let effects = machine.handle(attached(flags::SUBSCRIBE, "f:9"));
-        assert!(effects.contains(&ChannelEffect::FillGap {
-            since_ms: Some(1_000),
-            until_serial: Some("f:9".into())
-        }));
-        assert!(effects.contains(&ChannelEffect::ReEnterPresence));
-        assert!(effects.contains(&ChannelEffect::ClearPresence));
-        assert_eq!(machine.attach_serial(), Some("f:9"));
-    }
-
-    #[test]
-    fn errors_fail_the_channel_and_timeouts_suspend_it() {
-        let mut machine = ChannelMachine::new(AttachOptions::default());
-        machine.handle(ChannelInput::ConnectionConnected);
-        machine.handle(ChannelInput::Attach);
-        let effects = machine.handle(ChannelInput::AttachTimedOut);
-        assert_eq!(machine.state(), ChannelState::Suspended);
-        assert!(
-            effects
-                .iter()
-                .any(|e| matches!(e, ChannelEffect::RetryIn(_)))
-        );
-        let effects = machine.handle(ChannelInput::RetryDue);
-        assert!(
-            effects
-                .iter()
-                .any(|e| matches!(e, ChannelEffect::SendAttach { .. }))
-        );
-        let denied = ErrorInfo::new(40160, 401, "denied");
-        let effects = machine.handle(ChannelInput::Error(denied.clone()));
-        assert_eq!(machine.state(), ChannelState::Failed);
-        assert!(effects.contains(&ChannelEffect::StateChanged {
-            state: ChannelState::Failed,
-            resumed: false,
-            reason: Some(denied)
-        }));
-    }
-
-    #[test]
-    fn unsolicited_detached_reattaches_and_detach_completes() {
-        let mut machine = ChannelMachine::new(AttachOptions::default());
-        machine.handle(ChannelInput::ConnectionConnected);
-        machine.handle(ChannelInput::Attach);
-        machine.handle(attached(flags::SUBSCRIBE, "e:1"));
-        let effects = machine.handle(ChannelInput::Detached { error: None });
-        assert!(effects.iter().any(|e| matches!(
-            e,
-            ChannelEffect::SendAttach {
-                channel_serial: Some(_),
-                ..
-            }
-        )));
-        machine.handle(attached(flags::SUBSCRIBE | flags::RESUMED, "e:1"));
-        let effects = machine.handle(ChannelInput::Detach);
-        assert!(effects.contains(&ChannelEffect::SendDetach));
-        machine.handle(ChannelInput::Detached { error: None });
-        assert_eq!(machine.state(), ChannelState::Detached);
-    }
-
-    #[test]
-    fn recent_ids_remember_a_bounded_window() {
-        let mut recent = RecentIds::default();
-        assert!(recent.insert("a"));
-        assert!(!recent.insert("a"));
-        for index in 0..RecentIds::CAPACITY {
-            recent.insert(&index.to_string());
-        }
-        assert!(!recent.contains("a"));
-    }
-}
+mod tests;
