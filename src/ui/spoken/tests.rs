@@ -5,27 +5,23 @@ use serde_json::{Value, json};
 
 use super::verbosity::{Kind, Verbosity};
 use super::*;
+use crate::app::action::{Incoming, PresenceSeen};
 use crate::app::state::Identity;
 use crate::app::update::update;
 use crate::protocol::data::Payload;
-use crate::realtime::{InboundMessage, NetEvent};
+use crate::protocol::names::ClientId;
 
 const T0: i64 = 1_800_000_000_000;
 
+/// An event on `conversation:{n}`, parsed as the session parses it.
 fn event(n: &str, name: &str, data: Value) -> Action {
-    Action::from_net(NetEvent::Message {
-        shard: 0,
+    let wire_id = format!("{n}-{name}-{data}");
+    let parsed = ConversationEvent::parse(Some(name), Payload::Json(data));
+    Action::Incoming(Incoming {
         channel: format!("conversation:{n}"),
-        message: InboundMessage {
-            id: format!("{n}-{name}-{data}"),
-            name: Some(name.into()),
-            payload: Payload::Json(data),
-            encoding_error: None,
-            client_id: None,
-            connection_id: None,
-            timestamp: None,
-            from_history: false,
-        },
+        wire_id,
+        at_ms: parsed.timestamp,
+        event: parsed.event,
     })
 }
 
@@ -147,15 +143,14 @@ fn presence_is_said_only_for_the_open_conversation_and_a_setting_changes_that() 
     let state = floor();
     let mut verbosity = Verbosity::default();
     let enter = |n: &str| {
-        let mut member =
-            crate::protocol::PresenceMessage::new(crate::protocol::PresenceAction::Enter);
-        member.client_id = Some(format!("customer-{n}"));
-        Action::from_net(NetEvent::Presence {
+        Action::Presence(PresenceSeen {
             channel: format!("conversation:{n}"),
-            change: crate::realtime::PresenceChange {
-                action: crate::protocol::PresenceAction::Enter,
-                member,
-            },
+            client_id: ClientId::customer(&ConversationId::new(n)),
+            action: PresenceAction::Enter,
+            name: None,
+            away: false,
+            viewing: None,
+            timestamp: None,
         })
     };
     assert!(said(&state, &verbosity, &enter("1")).is_some());
