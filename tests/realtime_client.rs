@@ -134,10 +134,15 @@ async fn token_auth_through_the_auth_url_and_a_refused_capability() {
         panic!("no reason")
     };
     assert_eq!(reason.code, 40160);
+    // RTL6c4: the failed channel refuses the publish itself, and says why it failed.
     let denied = client
         .publish("admin:secrets", vec![text("x", "y")])
         .await
         .unwrap_err();
+    assert!(
+        matches!(&denied, ClientError::Refused(info) if info.code == 90001),
+        "{denied}"
+    );
     assert!(denied.to_string().contains("40160"), "{denied}");
     client.close().await;
     hub.stop().await.unwrap();

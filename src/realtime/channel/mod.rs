@@ -105,6 +105,8 @@ pub struct ChannelMachine {
     attached_before: bool,
     last_message_ms: Option<i64>,
     retry_attempts: u32,
+    /// Why the channel last failed or was suspended (RTL4e's `errorReason`).
+    error_reason: Option<ErrorInfo>,
 }
 
 impl ChannelMachine {
@@ -116,6 +118,7 @@ impl ChannelMachine {
             attach_serial: None,
             options,
             attached_before: false,
+            error_reason: None,
             last_message_ms: None,
             retry_attempts: 0,
         }
@@ -147,6 +150,10 @@ impl ChannelMachine {
         }
     }
 
+    pub fn error_reason(&self) -> Option<&ErrorInfo> {
+        self.error_reason.as_ref()
+    }
+
     /// Messages only count while attached (RTL17).
     pub fn accepts_messages(&self) -> bool {
         self.state == ChannelState::Attached
@@ -160,6 +167,9 @@ impl ChannelMachine {
         effects: &mut Vec<ChannelEffect>,
     ) {
         self.state = state;
+        if let Some(reason) = &reason {
+            self.error_reason = Some(reason.clone());
+        }
         effects.push(ChannelEffect::StateChanged {
             state,
             resumed,

@@ -249,3 +249,28 @@ fn rtl4f_an_attach_timeout_suspends_and_retries() {
     assert!(retry_delay(&effects).is_some());
     assert!(!sends_attach(&effects));
 }
+
+#[test]
+fn rtl12_an_extra_attached_without_resumed_is_an_update_and_a_gap_fill() {
+    let mut machine = connected_attaching();
+    machine.handle(attached(flags::SUBSCRIBE, "e:1"));
+    machine.record_message_time(Some(2_000));
+    machine.record_serial(Some("e:4"));
+    let effects = machine.handle(attached(flags::SUBSCRIBE | flags::RESUMED, "e:4"));
+    assert_eq!(
+        attached_state(&effects),
+        None,
+        "continuity kept: nothing to tell"
+    );
+    let effects = machine.handle(attached(flags::SUBSCRIBE, "g:1"));
+    assert_eq!(
+        attached_state(&effects),
+        Some((ChannelState::Attached, false)),
+        "an UPDATE: still attached, not resumed"
+    );
+    assert!(effects.contains(&ChannelEffect::FillGap {
+        since_ms: Some(2_000),
+        until_serial: Some("g:1".into())
+    }));
+    assert_eq!(machine.state(), ChannelState::Attached);
+}

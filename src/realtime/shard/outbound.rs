@@ -123,7 +123,8 @@ impl Shard {
     /// attached or attaching, fails without reaching the server.
     fn refused_by_channel(&self, pending: &Pending) -> Option<ErrorInfo> {
         let name = pending.frame.channel.as_deref()?;
-        let state = self.channels.get(name)?.machine.state();
+        let machine = &self.channels.get(name)?.machine;
+        let state = machine.state();
         let presence = matches!(pending.reply, PendingReply::Presence(_));
         let refused = match state {
             ChannelState::Suspended | ChannelState::Failed => true,
@@ -136,11 +137,13 @@ impl Shard {
             } else {
                 (90001, "Unable to publish")
             };
-            ErrorInfo::new(
-                code,
-                400,
-                format!("{what}: channel {name} is {}", state.as_str()),
-            )
+            // The channel's own reason says why (a refused capability, say).
+            let why = machine
+                .error_reason()
+                .map(|reason| format!(": {reason}"))
+                .unwrap_or_default();
+            let text = format!("{what}: channel {name} is {}{why}", state.as_str());
+            ErrorInfo::new(code, 400, text)
         })
     }
 
