@@ -284,8 +284,10 @@ impl ChannelMachine {
                 }
                 // Entered again after every re-attachment, resumed or not: the server drops
                 // a lost connection's members after its presence grace, well inside the
-                // resume window (ably-js does the same, RTP17i). A known id is a no-op.
-                if self.attached_before {
+                // resume window. Only an extra ATTACHED on a channel that stayed attached,
+                // with continuity kept, needs nothing (RTP17i). A known id is a no-op.
+                let kept_attached = self.state == S::Attached && resumed;
+                if self.attached_before && !kept_attached {
                     effects.push(ChannelEffect::ReEnterPresence);
                 }
                 if frame_flags & flags::HAS_PRESENCE == 0 {

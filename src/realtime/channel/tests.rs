@@ -274,3 +274,30 @@ fn rtl12_an_extra_attached_without_resumed_is_an_update_and_a_gap_fill() {
     }));
     assert_eq!(machine.state(), ChannelState::Attached);
 }
+
+#[test]
+fn rtp17i_presence_is_entered_again_on_every_attached_but_a_resumed_extra_one() {
+    let mut machine = connected_attaching();
+    let effects = machine.handle(attached(flags::SUBSCRIBE, "e:1"));
+    assert!(
+        !effects.contains(&ChannelEffect::ReEnterPresence),
+        "the first attach: the app enters"
+    );
+    let effects = machine.handle(attached(flags::SUBSCRIBE | flags::RESUMED, "e:1"));
+    assert!(
+        !effects.contains(&ChannelEffect::ReEnterPresence),
+        "still attached and resumed: nothing to do"
+    );
+    machine.handle(ChannelInput::ConnectionLost);
+    machine.handle(ChannelInput::ConnectionConnected);
+    let effects = machine.handle(attached(flags::SUBSCRIBE | flags::RESUMED, "e:1"));
+    assert!(
+        effects.contains(&ChannelEffect::ReEnterPresence),
+        "re-attached after a reconnect, even resumed"
+    );
+    let effects = machine.handle(attached(flags::SUBSCRIBE, "f:1"));
+    assert!(
+        effects.contains(&ChannelEffect::ReEnterPresence),
+        "continuity lost"
+    );
+}

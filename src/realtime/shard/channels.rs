@@ -141,16 +141,55 @@ impl Shard {
                     .get(name)
                     .and_then(|slot| slot.entered.clone());
                 if let Some((client_id, data)) = entered {
-                    let (reply, _) = oneshot::channel();
-                    let frame = presence_frame(name, PresenceAction::Enter, client_id, data);
+                    let (reply, outcome) = oneshot::channel();
+                    let frame =
+                        presence_frame(name, PresenceAction::Enter, client_id.clone(), data);
                     self.submit(Pending {
                         frame,
                         reply: PendingReply::Presence(reply),
                     })
                     .await;
+                    // A refusal is reported to the application (RTP17e).
+                    let internal = self.internal_tx.clone();
+                    let channel = name.to_owned();
+                    tokio::spawn(async move {
+                        if let Ok(Err(error)) = outcome.await {
+                            let _ = internal.send(Internal::ReEnterFailed {
+                                channel,
+                                client_id,
+                                error,
+                            });
+                        }
+                    });
                 }
             }
         }
+    }
+
+    /// RTP17e: the channel stays as it is, and says why its member is missing (91004).
+    pub(super) async fn re_enter_failed(
+        &mut self,
+        channel: &str,
+        client_id: Option<String>,
+        error: &ClientError,
+    ) {
+        let Some(slot) = self.channels.get(channel) else {
+            return;
+        };
+        let state = slot.machine.state();
+        let who = client_id.unwrap_or_else(|| "this connection's client".to_owned());
+        let reason = ErrorInfo::new(
+            91004,
+            400,
+            format!("Unable to enter presence again for {who}: {error}"),
+        );
+        self.emit(NetEvent::Channel {
+            channel: channel.to_owned(),
+            state,
+            resumed: true,
+            reason: Some(reason),
+        })
+        .await;
     }
 
     pub(super) fn fill_gap(
@@ -312,6 +351,68 @@ mod tests {
         harness.server(channel_error("conversation:1", 40160)).await;
         assert_eq!(channel_states(&harness.events()), [ChannelState::Failed]);
         assert!(harness.reports.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn rtp17e_a_refused_re_entry_is_reported_with_91004() {
+        use crate::realtime::connection::Input;
+        let mut harness = Harness::new();
+        harness.connect("c1").await;
+        harness.attached("conversation:1").await;
+        let (reply, _entered) = oneshot::channel();
+        harness
+            .shard
+            .request(ShardRequest::Presence {
+                channel: "conversation:1".into(),
+                action: crate::protocol::PresenceAction::Enter,
+                data: Some(serde_json::json!({"name": "Sam"})),
+                reply,
+            })
+            .await;
+        let ack = |action: ProtocolAction| {
+            let mut frame = ProtocolMessage::new(action);
+            frame.msg_serial = Some(0);
+            frame.count = Some(1);
+            frame
+        };
+        harness.server(ack(ProtocolAction::Ack)).await;
+        // A new connection, continuity lost: the member is entered again, and refused.
+        let dropped = ErrorInfo::new(80003, 400, "dropped");
+        harness.shard.connection(Input::Lost(dropped)).await;
+        harness.shard.connection(Input::RetryDue).await;
+        harness.server(super::super::testing::connected("c2")).await;
+        harness
+            .server(ProtocolMessage::new(ProtocolAction::Attached).with_channel("conversation:1"))
+            .await;
+        harness.events();
+        let mut nack = ack(ProtocolAction::Nack);
+        nack.error = Some(ErrorInfo::new(40160, 401, "not allowed"));
+        harness.server(nack).await;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        let failed = loop {
+            let internal = tokio::time::timeout_at(deadline, harness.shard.internal_rx.recv())
+                .await
+                .expect("the refusal was reported in time")
+                .expect("the shard's own channel stays open");
+            if matches!(internal, super::super::Internal::ReEnterFailed { .. }) {
+                break internal;
+            }
+        };
+        harness.shard.internal(failed).await;
+        let reported: Vec<_> = harness
+            .events()
+            .into_iter()
+            .filter_map(|event| match event {
+                NetEvent::Channel {
+                    state,
+                    resumed,
+                    reason: Some(reason),
+                    ..
+                } => Some((state, resumed, reason.code)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(reported, [(ChannelState::Attached, true, 91004)]);
     }
 
     #[tokio::test]

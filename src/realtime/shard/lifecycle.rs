@@ -171,6 +171,11 @@ impl Shard {
                 self.set_timer(Timer::Renew, Instant::now() + Duration::from_secs(5));
             }
             Internal::GapFilled { channel, result } => self.gap_filled(&channel, result).await,
+            Internal::ReEnterFailed {
+                channel,
+                client_id,
+                error,
+            } => self.re_enter_failed(&channel, client_id, &error).await,
         }
     }
 }

@@ -99,6 +99,12 @@ enum Internal {
         channel: String,
         result: Result<Vec<Message>, RestError>,
     },
+    /// An automatic re-entry into presence was refused (RTP17e).
+    ReEnterFailed {
+        channel: String,
+        client_id: Option<String>,
+        error: ClientError,
+    },
 }
 
 enum OpenFailure {
