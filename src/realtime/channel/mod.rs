@@ -240,7 +240,8 @@ impl ChannelMachine {
                         self.enter(S::Attaching, false, None, &mut effects);
                         self.send_attach(&mut effects);
                     }
-                    S::Detaching => self.enter(S::Detached, false, None, &mut effects),
+                    // Still waiting for DETACHED: asked again on the new transport (RTN19b).
+                    S::Detaching => effects.push(ChannelEffect::SendDetach),
                     _ => {}
                 }
             }

@@ -301,3 +301,21 @@ fn rtp17i_presence_is_entered_again_on_every_attached_but_a_resumed_extra_one() 
         "continuity lost"
     );
 }
+
+#[test]
+fn rtn19b_a_channel_still_detaching_at_reconnect_asks_again() {
+    let mut machine = connected_attaching();
+    machine.handle(attached(0, "e:1"));
+    let effects = machine.handle(ChannelInput::Detach);
+    assert!(effects.contains(&ChannelEffect::SendDetach));
+    machine.handle(ChannelInput::ConnectionLost);
+    let effects = machine.handle(ChannelInput::ConnectionConnected);
+    assert_eq!(machine.state(), ChannelState::Detaching);
+    assert_eq!(
+        effects,
+        [ChannelEffect::SendDetach],
+        "DETACH again, and no ATTACH"
+    );
+    machine.handle(ChannelInput::Detached { error: None });
+    assert_eq!(machine.state(), ChannelState::Detached);
+}

@@ -11,7 +11,7 @@ use crate::realtime::backoff::random_jitter;
 use crate::realtime::channel::ChannelInput;
 use crate::realtime::connection::{ConnectionState, Effect, Input};
 use crate::realtime::types::NetEvent;
-use crate::rest::Credential;
+use crate::rest::{Credential, RestError};
 
 use super::socket::open_socket;
 use super::timers::Timer;
@@ -123,6 +123,33 @@ impl Shard {
         });
     }
 
+    /// A renewal that failed while connected (RSA4c, RSA4d, RTN22a). The auth server
+    /// refused outright: the connection fails with 80019 and the reason. Otherwise it
+    /// stays connected, and the application is told once (an update carrying 80019). The
+    /// token's expiry then disconnects it, and reconnecting asks for a token again with
+    /// backoff. Nothing is retried every few seconds for ever.
+    async fn renewal_failed(&mut self, error: &RestError) {
+        let fatal = error.is_fatal_auth();
+        warn!(shard = self.index, %error, fatal, "token renewal failed");
+        let status = if fatal { 403 } else { 401 };
+        let reason = ErrorInfo::new(80019, status, format!("Token renewal failed: {error}"));
+        if fatal {
+            let input = Input::AuthFailed {
+                error: reason,
+                fatal: true,
+            };
+            return self.connection(input).await;
+        }
+        if self.machine.state() == ConnectionState::Connected {
+            self.emit(NetEvent::Connection {
+                shard: self.index,
+                state: ConnectionState::Connected,
+                reason: Some(reason),
+            })
+            .await;
+        }
+    }
+
     pub(super) async fn internal(&mut self, internal: Internal) {
         match internal {
             Internal::Opened(Ok(opened)) => {
@@ -167,8 +194,7 @@ impl Shard {
             }
             Internal::Renewed(Err(error)) => {
                 self.renewing = false;
-                warn!(shard = self.index, %error, "token renewal failed; retrying");
-                self.set_timer(Timer::Renew, Instant::now() + Duration::from_secs(5));
+                self.renewal_failed(&error).await;
             }
             Internal::GapFilled { channel, result } => self.gap_filled(&channel, result).await,
             Internal::ReEnterFailed {
@@ -291,23 +317,61 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_failed_renewal_is_tried_again_later_not_at_once() {
+    async fn rsa4c_a_failed_renewal_while_connected_is_an_update_not_a_retry_loop() {
         let mut harness = Harness::new();
         harness.connect("c1").await;
+        harness.timers();
+        harness.events();
         harness.shard.renewing = true;
+        let no_answer = RestError::Network("no answer".into());
         harness
             .shard
-            .internal(Internal::Renewed(Err(RestError::Network(
-                "no answer".into(),
-            ))))
+            .internal(Internal::Renewed(Err(no_answer)))
             .await;
         assert!(!harness.shard.renewing);
-        assert!(harness.timers().contains(&Timer::Renew));
+        let events = harness.events();
+        let updates: Vec<_> = events
+            .iter()
+            .filter_map(|event| match event {
+                crate::realtime::NetEvent::Connection {
+                    state,
+                    reason: Some(reason),
+                    ..
+                } => Some((*state, reason.code)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            updates,
+            [(ConnectionState::Connected, 80019)],
+            "told once, still connected"
+        );
+        assert!(
+            !harness.timers().contains(&Timer::Renew),
+            "no retry every few seconds"
+        );
         assert!(
             harness
                 .sent()
                 .iter()
                 .all(|frame| frame.action != ProtocolAction::Auth)
         );
+    }
+
+    #[tokio::test]
+    async fn rsa4d_a_renewal_the_auth_server_refuses_fails_the_connection() {
+        let mut harness = Harness::new();
+        harness.connect("c1").await;
+        harness.events();
+        let refused = RestError::AuthRefused {
+            status: 403,
+            fatal: true,
+        };
+        harness
+            .shard
+            .internal(Internal::Renewed(Err(refused)))
+            .await;
+        let states = connection_states(&harness.events());
+        assert_eq!(states, [ConnectionState::Failed]);
     }
 }
