@@ -7,9 +7,17 @@ use crate::protocol::{PresenceAction, PresenceMessage};
 
 #[derive(Debug, Default)]
 pub struct PresenceMap {
+    /// Present members; during a SYNC also the ones that left in it, kept as ABSENT so an
+    /// older SYNC entry cannot bring them back (RTP2h2a).
     members: BTreeMap<String, PresenceMessage>,
-    /// During a SYNC: members not yet seen in it, removed when it ends.
-    residual: Option<BTreeSet<String>>,
+    /// During a SYNC: its id, and the members not yet seen in it (removed when it ends).
+    sync: Option<Sync>,
+}
+
+#[derive(Debug)]
+struct Sync {
+    id: String,
+    residual: BTreeSet<String>,
 }
 
 /// What changed, for the application: the action as it should be shown.
@@ -37,22 +45,25 @@ fn is_newer(incoming: &PresenceMessage, existing: &PresenceMessage) -> bool {
 
 impl PresenceMap {
     pub fn members(&self) -> impl Iterator<Item = &PresenceMessage> {
-        self.members.values()
+        self.members
+            .values()
+            .filter(|member| member.action != PresenceAction::Absent)
     }
 
     pub fn len(&self) -> usize {
-        self.members.len()
+        self.members().count()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.members.is_empty()
+        self.len() == 0
     }
 
     /// Applies one message (live or from a SYNC page); returns the change to report.
     pub fn apply(&mut self, message: PresenceMessage) -> Option<PresenceChange> {
         let key = message.member_key();
-        if let Some(residual) = &mut self.residual {
-            residual.remove(&key);
+        let syncing = self.sync.is_some();
+        if let Some(sync) = &mut self.sync {
+            sync.residual.remove(&key);
         }
         if let Some(existing) = self.members.get(&key)
             && !is_newer(&message, existing)
@@ -61,14 +72,28 @@ impl PresenceMap {
         }
         match message.action {
             PresenceAction::Leave | PresenceAction::Absent => {
-                self.members.remove(&key)?;
-                Some(PresenceChange {
+                let was_present = self
+                    .members
+                    .get(&key)
+                    .is_some_and(|member| member.action != PresenceAction::Absent);
+                if syncing {
+                    // Kept as ABSENT until the sync ends (RTP2h2a).
+                    let mut absent = message.clone();
+                    absent.action = PresenceAction::Absent;
+                    self.members.insert(key, absent);
+                } else {
+                    self.members.remove(&key);
+                }
+                was_present.then_some(PresenceChange {
                     action: PresenceAction::Leave,
                     member: message,
                 })
             }
             PresenceAction::Enter | PresenceAction::Update | PresenceAction::Present => {
-                let known = self.members.contains_key(&key);
+                let known = self
+                    .members
+                    .get(&key)
+                    .is_some_and(|member| member.action != PresenceAction::Absent);
                 let mut stored = message.clone();
                 stored.action = PresenceAction::Present;
                 self.members.insert(key, stored);
@@ -86,16 +111,30 @@ impl PresenceMap {
         }
     }
 
-    /// A SYNC page; `last` when its cursor is empty. Members the sync never mentioned
-    /// leave when it ends.
-    pub fn sync_page(&mut self, page: Vec<PresenceMessage>, last: bool) -> Vec<PresenceChange> {
-        if self.residual.is_none() {
-            self.residual = Some(self.members.keys().cloned().collect());
+    /// A page of the SYNC `sync_id`; `last` when its cursor is empty. A new sync id starts
+    /// over (RTP18a). When it ends, members it never mentioned leave, and those that left
+    /// during it are forgotten.
+    pub fn sync_page(
+        &mut self,
+        sync_id: &str,
+        page: Vec<PresenceMessage>,
+        last: bool,
+    ) -> Vec<PresenceChange> {
+        if self.sync.as_ref().is_none_or(|sync| sync.id != sync_id) {
+            self.sync = Some(Sync {
+                id: sync_id.to_owned(),
+                residual: self
+                    .members
+                    .iter()
+                    .filter(|(_, member)| member.action != PresenceAction::Absent)
+                    .map(|(key, _)| key.clone())
+                    .collect(),
+            });
         }
         let mut changes: Vec<PresenceChange> =
             page.into_iter().filter_map(|m| self.apply(m)).collect();
-        if last && let Some(residual) = self.residual.take() {
-            for key in residual {
+        if last && let Some(sync) = self.sync.take() {
+            for key in sync.residual {
                 if let Some(mut gone) = self.members.remove(&key) {
                     gone.action = PresenceAction::Leave;
                     changes.push(PresenceChange {
@@ -104,15 +143,18 @@ impl PresenceMap {
                     });
                 }
             }
+            self.members
+                .retain(|_, member| member.action != PresenceAction::Absent);
         }
         changes
     }
 
     /// Everyone leaves (attached without presence, or detached).
     pub fn clear(&mut self) -> Vec<PresenceChange> {
-        self.residual = None;
+        self.sync = None;
         std::mem::take(&mut self.members)
             .into_values()
+            .filter(|member| member.action != PresenceAction::Absent)
             .map(|mut member| {
                 member.action = PresenceAction::Leave;
                 PresenceChange {
@@ -182,9 +224,9 @@ mod tests {
         map.apply(member(PresenceAction::Enter, "gone", "c9", "c9:0:0", 1));
         map.apply(member(PresenceAction::Enter, "stays", "c1", "c1:0:0", 1));
         let page_one = vec![member(PresenceAction::Present, "stays", "c1", "c1:0:0", 1)];
-        assert!(map.sync_page(page_one, false).is_empty());
+        assert!(map.sync_page("s1", page_one, false).is_empty());
         let page_two = vec![member(PresenceAction::Present, "new", "c2", "c2:0:0", 2)];
-        let changes = map.sync_page(page_two, true);
+        let changes = map.sync_page("s1", page_two, true);
         let summary: Vec<(PresenceAction, Option<String>)> = changes
             .into_iter()
             .map(|c| (c.action, c.member.client_id))
@@ -197,5 +239,55 @@ mod tests {
             ]
         );
         assert_eq!(map.len(), 2);
+    }
+
+    #[test]
+    fn rtp2h2a_a_leave_during_a_sync_is_kept_absent_until_it_ends() {
+        let mut map = PresenceMap::default();
+        map.apply(member(PresenceAction::Enter, "a", "c1", "c1:1:0", 0));
+        let leave = map.sync_page(
+            "s1",
+            vec![member(PresenceAction::Leave, "a", "c1", "c1:5:0", 0)],
+            false,
+        );
+        assert_eq!(leave.len(), 1, "the leave is reported at once");
+        assert_eq!(map.len(), 0, "an absent member is not present");
+        // An older entry in a later page does not bring the member back.
+        let stale = map.sync_page(
+            "s1",
+            vec![member(PresenceAction::Present, "a", "c1", "c1:2:0", 0)],
+            true,
+        );
+        assert!(stale.is_empty(), "{stale:?}");
+        assert_eq!(map.len(), 0);
+        assert!(
+            map.members.is_empty(),
+            "absent members are forgotten when the sync ends"
+        );
+    }
+
+    #[test]
+    fn rtp18a_a_new_sync_id_starts_the_sync_over() {
+        let mut map = PresenceMap::default();
+        map.apply(member(PresenceAction::Enter, "a", "c1", "c1:1:0", 0));
+        map.apply(member(PresenceAction::Enter, "b", "c2", "c2:1:0", 0));
+        // The first sync sees only a, then is abandoned for a new one.
+        map.sync_page(
+            "s1",
+            vec![member(PresenceAction::Present, "a", "c1", "c1:1:0", 0)],
+            false,
+        );
+        let changes = map.sync_page(
+            "s2",
+            vec![member(PresenceAction::Present, "b", "c2", "c2:1:0", 0)],
+            true,
+        );
+        let left: Vec<_> = changes
+            .iter()
+            .filter(|change| change.action == PresenceAction::Leave)
+            .map(|change| change.member.client_id.clone().unwrap_or_default())
+            .collect();
+        assert_eq!(left, ["a"], "judged by the new sync alone: a was not in it");
+        assert_eq!(map.len(), 1);
     }
 }

@@ -167,11 +167,19 @@ impl Shard {
         let Some(slot) = self.channels.get_mut(&name) else {
             return;
         };
+        let frame_id = frame.id.clone();
         let members = frame
             .presence
             .unwrap_or_default()
             .into_iter()
-            .map(|mut member| {
+            .enumerate()
+            .map(|(index, mut member)| {
+                // TP3a: an id from the frame's, as for messages.
+                if member.id.is_none()
+                    && let Some(frame_id) = &frame_id
+                {
+                    member.id = Some(format!("{frame_id}:{index}"));
+                }
                 if member.connection_id.is_none() {
                     member.connection_id = frame.connection_id.clone();
                 }
@@ -182,12 +190,13 @@ impl Shard {
             });
         let changes = if frame.action == ProtocolAction::Sync {
             // `syncId:cursor`; an empty cursor (or no serial) ends the sync.
-            let last = frame.channel_serial.as_deref().is_none_or(|serial| {
-                serial
-                    .split_once(':')
-                    .is_none_or(|(_, cursor)| cursor.is_empty())
-            });
-            slot.presence.sync_page(members.collect(), last)
+            let (sync_id, cursor) = frame
+                .channel_serial
+                .as_deref()
+                .and_then(|serial| serial.split_once(':'))
+                .unwrap_or(("", ""));
+            slot.presence
+                .sync_page(sync_id, members.collect(), cursor.is_empty())
         } else {
             // Like messages, presence moves the resume point only while attached.
             if slot.machine.accepts_messages() {
@@ -341,6 +350,32 @@ mod tests {
             ["f1:0", "f1:1", "", "", "", ""],
             "no id invented, none dropped"
         );
+    }
+
+    #[tokio::test]
+    async fn tp3a_presence_ids_come_from_the_frame() {
+        let mut harness = Harness::new();
+        harness.connect("c1").await;
+        harness.attached("conversation:1").await;
+        harness.events();
+        let mut frame =
+            ProtocolMessage::new(ProtocolAction::Presence).with_channel("conversation:1");
+        frame.id = Some("p1".into());
+        frame.connection_id = Some("other".into());
+        let mut member =
+            crate::protocol::PresenceMessage::new(crate::protocol::PresenceAction::Enter);
+        member.client_id = Some("customer-1".into());
+        frame.presence = Some(vec![member]);
+        harness.server(frame).await;
+        let ids: Vec<Option<String>> = harness
+            .events()
+            .into_iter()
+            .filter_map(|event| match event {
+                NetEvent::Presence { change, .. } => Some(change.member.id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ids, [Some("p1:0".to_owned())]);
     }
 
     #[tokio::test]
