@@ -763,3 +763,78 @@ async fn rtl4_an_invalid_channel_name_is_refused_before_it_leaves_the_client() {
     }
     assert_eq!(hub.channels_held(), 0, "nothing reached the hub");
 }
+
+/// RTN2e: a token the auth URL gives as a plain string (text/plain) carries no expiry; it
+/// is used while the service accepts it, not fetched again for every request.
+#[tokio::test]
+async fn rtn2e_a_plain_string_token_is_reused_while_it_works() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let hub = common::start_hub(HubConfig::development()).await;
+    let hub_url = hub.url();
+    let fetched = Arc::new(AtomicUsize::new(0));
+    let count = fetched.clone();
+    // The web app's way of handing out a token as text: a real token from the hub's own
+    // endpoint and token exchange, answered as text/plain.
+    let issue = axum::routing::post(move || {
+        let (count, hub_url) = (count.clone(), hub_url.clone());
+        async move {
+            count.fetch_add(1, Ordering::SeqCst);
+            let http = reqwest::Client::new();
+            let request: serde_json::Value = http
+                .post(format!("{hub_url}/api/ably/auth"))
+                .json(&json!({"brokerId": "7"}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let key_name = request["keyName"].as_str().unwrap().to_owned();
+            let details: serde_json::Value = http
+                .post(format!("{hub_url}/keys/{key_name}/requestToken"))
+                .json(&request)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let token = details["token"].as_str().unwrap().to_owned();
+            ([(axum::http::header::CONTENT_TYPE, "text/plain")], token)
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let auth_url = format!("http://{}/auth", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let app = axum::Router::new().route("/auth", issue);
+        let _ = axum::serve(listener, app).await;
+    });
+
+    let auth = AuthConfig::AuthUrl {
+        url: Url::parse(&auth_url).unwrap(),
+        broker_id: "7".into(),
+    };
+    let (client, receiver) = Realtime::connect(options(&hub.url(), auth));
+    let mut events = Events::new(receiver);
+    events.connected().await;
+    client.attach("conversation:1", AttachOptions::default());
+    events.attached("conversation:1").await;
+    let query = brokerdash::rest::HistoryQuery::default();
+    for _ in 0..3 {
+        client
+            .rest()
+            .history("conversation:1", &query)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        fetched.load(Ordering::SeqCst),
+        1,
+        "one token for the connection and every request"
+    );
+    client.close().await;
+    server.abort();
+    hub.stop().await.unwrap();
+}

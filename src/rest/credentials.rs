@@ -96,7 +96,12 @@ impl Credentials {
         }
         let mut cached = self.cached.lock().await;
         let now = now_ms_u64();
-        if let Some(token) = cached.as_ref().filter(|token| token.expires > now + 1_000) {
+        // A token given as a plain string says nothing of its expiry: it is used until
+        // the service says it has expired (RTN2e), not fetched again for every request.
+        if let Some(token) = cached
+            .as_ref()
+            .filter(|token| token.expires == 0 || token.expires > now + 1_000)
+        {
             return Ok(Credential::Token(token.clone()));
         }
         let fresh = self.fetch_token().await?;
