@@ -14,6 +14,45 @@ use super::socket::MAX_INBOUND_FRAME_BYTES;
 use super::timers::Timer;
 use super::{PendingReply, Shard};
 
+/// What a message or presence member takes from its frame when it has none of its own:
+/// an id `frameId:index` (TM2a, TP3a: none when the frame has none either, never an
+/// invented one that two frames would share), the connection id and the timestamp.
+struct FrameOrigin {
+    id: Option<String>,
+    connection_id: Option<String>,
+    timestamp: Option<i64>,
+}
+
+impl FrameOrigin {
+    fn of(frame: &ProtocolMessage) -> Self {
+        Self {
+            id: frame.id.clone(),
+            connection_id: frame.connection_id.clone(),
+            timestamp: frame.timestamp,
+        }
+    }
+
+    fn fill(
+        &self,
+        index: usize,
+        id: &mut Option<String>,
+        connection_id: &mut Option<String>,
+        timestamp: &mut Option<i64>,
+    ) {
+        if id.is_none()
+            && let Some(frame_id) = &self.id
+        {
+            *id = Some(format!("{frame_id}:{index}"));
+        }
+        if connection_id.is_none() {
+            connection_id.clone_from(&self.connection_id);
+        }
+        if timestamp.is_none() {
+            *timestamp = self.timestamp;
+        }
+    }
+}
+
 impl Shard {
     pub(super) async fn incoming(&mut self, frame: Option<Result<WsMessage, WsError>>) {
         self.last_activity = Instant::now();
@@ -122,22 +161,15 @@ impl Shard {
             return;
         }
         slot.machine.record_serial(frame.channel_serial.as_deref());
-        let frame_id = frame.id.clone();
+        let origin = FrameOrigin::of(&frame);
         let mut delivered = Vec::new();
         for (index, mut message) in frame.messages.unwrap_or_default().into_iter().enumerate() {
-            // TM2a: an id from the frame's, when the frame has one; otherwise none, never
-            // an invented one that two frames would share.
-            if message.id.is_none()
-                && let Some(frame_id) = &frame_id
-            {
-                message.id = Some(format!("{frame_id}:{index}"));
-            }
-            if message.connection_id.is_none() {
-                message.connection_id = frame.connection_id.clone();
-            }
-            if message.timestamp.is_none() {
-                message.timestamp = frame.timestamp;
-            }
+            origin.fill(
+                index,
+                &mut message.id,
+                &mut message.connection_id,
+                &mut message.timestamp,
+            );
             slot.machine.record_message_time(message.timestamp);
             let inbound = InboundMessage::from_wire(message, false);
             // Only an id can say a message was seen before.
@@ -167,25 +199,19 @@ impl Shard {
         let Some(slot) = self.channels.get_mut(&name) else {
             return;
         };
-        let frame_id = frame.id.clone();
+        let origin = FrameOrigin::of(&frame);
         let members = frame
             .presence
             .unwrap_or_default()
             .into_iter()
             .enumerate()
             .map(|(index, mut member)| {
-                // TP3a: an id from the frame's, as for messages.
-                if member.id.is_none()
-                    && let Some(frame_id) = &frame_id
-                {
-                    member.id = Some(format!("{frame_id}:{index}"));
-                }
-                if member.connection_id.is_none() {
-                    member.connection_id = frame.connection_id.clone();
-                }
-                if member.timestamp.is_none() {
-                    member.timestamp = frame.timestamp;
-                }
+                origin.fill(
+                    index,
+                    &mut member.id,
+                    &mut member.connection_id,
+                    &mut member.timestamp,
+                );
                 member
             });
         let changes = if frame.action == ProtocolAction::Sync {
