@@ -1159,3 +1159,47 @@ async fn a_resumed_connection_closes_its_old_transport() {
     }
     hub.stop().await.unwrap();
 }
+
+/// REST history's `untilAttach` bound: ably-js sends `from_serial`; the hub reads that and
+/// the camel-case spelling alike (an unknown serial is refused under either name).
+#[tokio::test]
+async fn rtl10b_history_reads_from_serial_under_both_spellings() {
+    let hub = start_hub(HubConfig::development()).await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/channels/robust%3Auntil/messages", hub.url());
+    let sent = http
+        .post(&url)
+        .basic_auth("brokerdash.hub", Some("local-development-secret"))
+        .json(&serde_json::json!([{"name": "n", "data": "one"}, {"name": "n", "data": "two"}]))
+        .timeout(PROMPT)
+        .send()
+        .await
+        .unwrap();
+    assert!(sent.status().is_success(), "{}", sent.status());
+    let get = |query: &str| {
+        http.get(format!("{url}?{query}"))
+            .basic_auth("brokerdash.hub", Some("local-development-secret"))
+            .timeout(PROMPT)
+            .send()
+    };
+    let all = get("limit=10").await.unwrap();
+    assert_eq!(all.status(), 200);
+    assert_eq!(
+        all.json::<serde_json::Value>()
+            .await
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    for name in ["from_serial", "fromSerial"] {
+        let refused = get(&format!("{name}=not-a-serial")).await.unwrap();
+        assert_eq!(refused.status(), 400, "{name}");
+        assert_eq!(refused.headers()["x-ably-errorcode"], "40003", "{name}");
+        let body: serde_json::Value = refused.json().await.unwrap();
+        let message = body["error"]["message"].as_str().unwrap().to_owned();
+        assert!(message.contains("from_serial"), "{name}: {message}");
+    }
+    hub.stop().await.unwrap();
+}
