@@ -336,14 +336,7 @@ mod tests {
         harness
             .server(message_frame("conversation:1", &["b", "c"]))
             .await;
-        let ids: Vec<String> = harness
-            .events()
-            .into_iter()
-            .filter_map(|event| match event {
-                NetEvent::Message { message, .. } => Some(message.id),
-                _ => None,
-            })
-            .collect();
+        let ids = harness.message_ids();
         assert_eq!(ids, ["a", "b", "c"], "a repeated id is not delivered twice");
     }
 
@@ -363,14 +356,7 @@ mod tests {
         harness.server(id_less(Some("f1"))).await;
         harness.server(id_less(None)).await;
         harness.server(id_less(None)).await;
-        let ids: Vec<String> = harness
-            .events()
-            .into_iter()
-            .filter_map(|event| match event {
-                NetEvent::Message { message, .. } => Some(message.id),
-                _ => None,
-            })
-            .collect();
+        let ids = harness.message_ids();
         assert_eq!(
             ids,
             ["f1:0", "f1:1", "", "", "", ""],

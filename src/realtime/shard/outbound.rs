@@ -272,10 +272,7 @@ mod tests {
         let mut harness = Harness::new();
         harness.connect("c1").await;
         harness.attached("conversation:1").await;
-        let mut error = crate::protocol::ProtocolMessage::new(ProtocolAction::Error)
-            .with_channel("conversation:1");
-        error.error = Some(ErrorInfo::new(40160, 401, "denied"));
-        harness.server(error).await;
+        harness.fail_channel("conversation:1").await;
         harness.sent();
         let outcome = harness.publish("conversation:1", "m1").await;
         match outcome.await.expect("answered") {
@@ -311,10 +308,7 @@ mod tests {
         let mut harness = Harness::new();
         harness.connect("c1").await;
         harness.attached("conversation:1").await;
-        let mut error = crate::protocol::ProtocolMessage::new(ProtocolAction::Error)
-            .with_channel("conversation:1");
-        error.error = Some(ErrorInfo::new(40160, 401, "denied"));
-        harness.server(error).await;
+        harness.fail_channel("conversation:1").await;
         harness.sent();
         let (reply, outcome) = tokio::sync::oneshot::channel();
         harness

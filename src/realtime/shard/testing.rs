@@ -7,7 +7,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use url::Url;
 
-use crate::protocol::{ConnectionDetails, Message, ProtocolAction, ProtocolMessage};
+use crate::protocol::{ConnectionDetails, ErrorInfo, Message, ProtocolAction, ProtocolMessage};
 use crate::realtime::channel::AttachOptions;
 use crate::realtime::connection::Input;
 use crate::realtime::types::{ClientError, ClientOptions, NetEvent, PublishAck};
@@ -100,6 +100,24 @@ impl Harness {
             events.push(event);
         }
         events
+    }
+
+    /// The ids of the messages reported so far, in order.
+    pub fn message_ids(&mut self) -> Vec<String> {
+        self.events()
+            .into_iter()
+            .filter_map(|event| match event {
+                NetEvent::Message { message, .. } => Some(message.id),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The server refuses `channel` (an ERROR 40160 for it): the channel fails.
+    pub async fn fail_channel(&mut self, channel: &str) {
+        let mut error = ProtocolMessage::new(ProtocolAction::Error).with_channel(channel);
+        error.error = Some(ErrorInfo::new(40160, 401, "denied"));
+        self.server(error).await;
     }
 
     /// Every frame the shard sent (or would have, with a socket) since the last call.
