@@ -110,6 +110,12 @@ fn state_line(event: &NetEvent) -> Option<String> {
             state.as_str(),
             reason_words(reason.as_ref())
         )),
+        NetEvent::Transport { transport, .. } => Some(match transport {
+            crate::realtime::Transport::WebSocket => "transport websocket".to_owned(),
+            crate::realtime::Transport::Polling { reason } => {
+                format!("transport polling: {}", clean_line(reason))
+            }
+        }),
         NetEvent::Channel {
             channel,
             state,

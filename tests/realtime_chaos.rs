@@ -1,6 +1,7 @@
 //! Chaos: 20 channels, 4,000 messages published at about 400/s while the hub cuts every
 //! connection every 0.5–1.5 s and once stalls past the client's idle timeout. Every
-//! message must arrive exactly once and in order per channel.
+//! message must arrive exactly once and in order per channel, over WebSocket and over the
+//! polling transport.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
@@ -13,7 +14,8 @@ use brokerdash::hub::{DEVELOPMENT_KEY, HubConfig};
 use brokerdash::protocol::Message;
 use brokerdash::protocol::data::Payload;
 use brokerdash::realtime::{
-    AttachOptions, ChannelState, ClientOptions, ConnectionState, NetEvent, Realtime,
+    AttachOptions, ChannelState, ClientOptions, ConnectionState, NetEvent, Realtime, Transport,
+    TransportChoice,
 };
 use brokerdash::rest::AuthConfig;
 use common::events::Events;
@@ -59,13 +61,84 @@ async fn every_message_arrives_once_and_in_order_through_drops_and_a_stall() {
         events.attached(&format!("conversation:{index}")).await;
     }
 
-    let (publisher, mut publisher_events) = Realtime::connect(options(&url));
+    let publisher = publish_under_sabotage(&url).await;
+    let (per_channel, counts) = collect(&mut events).await;
+    let (lost, doubled, out_of_order) = tally(per_channel);
+    println!(
+        "chaos: {MESSAGES} messages over {CHANNELS} channels; lost {lost}, doubled {doubled}, out of order {out_of_order}; \
+         subscriber disconnects {}, idle timeouts {}, gap fills {}",
+        counts.disconnects, counts.idle_timeouts, counts.gap_fills
+    );
+    assert_eq!((lost, doubled, out_of_order), (0, 0, 0));
+    assert!(
+        counts.disconnects >= 3,
+        "the saboteur cut the subscriber several times"
+    );
+    assert!(
+        counts.idle_timeouts >= 1,
+        "the stall was detected as silence"
+    );
+    subscriber.close().await;
+    publisher.close().await;
+    hub.stop().await.unwrap();
+}
+
+/// The same traffic, received by a client that polls REST history instead of using
+/// WebSocket (the publisher still suffers the drops and the stall).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_poll_transport_receives_the_chaos_traffic_once_each_and_in_order() {
+    let mut config = HubConfig::development();
+    config.faults = true;
+    config.max_idle_interval = Duration::from_millis(1_000);
+    let hub = common::start_hub(config).await;
+    let url = hub.url();
+
+    let mut polling = options(&url);
+    polling.transport = TransportChoice::Poll;
+    // Polled often, so many polls overlap the traffic and each other.
+    polling.poll.active = Duration::from_millis(250);
+    polling.poll.idle = Duration::from_millis(500);
+    let (subscriber, receiver) = Realtime::connect(polling);
+    let mut events = Events::new(receiver);
+    for index in 0..CHANNELS {
+        subscriber.attach(&format!("conversation:{index}"), AttachOptions::default());
+    }
+    for index in 0..CHANNELS {
+        let channel = format!("conversation:{index}");
+        tokio::time::timeout(Duration::from_secs(20), subscriber.attached(&channel))
+            .await
+            .expect("every channel polled within 20 s")
+            .expect("polled");
+    }
+    let requests_before = subscriber.rest_requests();
+
+    let publisher = publish_under_sabotage(&url).await;
+    let (per_channel, counts) = collect(&mut events).await;
+    let (lost, doubled, out_of_order) = tally(per_channel);
+    let polled = subscriber.rest_requests() - requests_before;
+    println!(
+        "chaos over polling: {MESSAGES} messages over {CHANNELS} channels; lost {lost}, doubled {doubled}, \
+         out of order {out_of_order}; {polled} REST requests; polling announced {}",
+        counts.polling
+    );
+    assert_eq!((lost, doubled, out_of_order), (0, 0, 0));
+    assert_eq!(counts.polling, 1, "the transport said it polls, once");
+    assert_eq!(counts.disconnects, 0, "no WebSocket to lose");
+    assert!(polled > 0);
+    subscriber.close().await;
+    publisher.close().await;
+    hub.stop().await.unwrap();
+}
+
+/// Publishes the traffic while a saboteur drops every connection every 0.5–1.5 s and once
+/// stalls delivery past the idle limit; returns once every publish is acknowledged.
+async fn publish_under_sabotage(url: &str) -> Realtime {
+    let (publisher, mut publisher_events) = Realtime::connect(options(url));
     // The publisher only publishes; its events are drained so it never waits on us.
     tokio::spawn(async move { while publisher_events.recv().await.is_some() {} });
 
-    // The saboteur: drop everything every 0.5–1.5 s, and once stall past the idle limit.
     let http = reqwest::Client::new();
-    let fault_url = url.clone();
+    let fault_url = url.to_owned();
     let sabotage = tokio::spawn(async move {
         let mut drops = 0;
         let mut stalled = false;
@@ -115,6 +188,11 @@ async fn every_message_arrives_once_and_in_order_through_drops_and_a_stall() {
     }
     sabotage.abort();
 
+    publisher
+}
+
+/// Every message, per channel in arrival order, until all arrived or a minute passed.
+async fn collect(events: &mut Events) -> (HashMap<String, Vec<usize>>, Counts) {
     // Collect until every message arrived or the deadline passes.
     let mut per_channel: HashMap<String, Vec<usize>> = HashMap::new();
     let mut total = 0;
@@ -131,6 +209,11 @@ async fn every_message_arrives_once_and_in_order_through_drops_and_a_stall() {
         record(event, &mut per_channel, &mut total, &mut counts);
     }
 
+    (per_channel, counts)
+}
+
+/// Lost, doubled and out-of-order messages over every channel.
+fn tally(mut per_channel: HashMap<String, Vec<usize>>) -> (usize, usize, usize) {
     let mut lost = 0;
     let mut doubled = 0;
     let mut out_of_order = 0;
@@ -155,23 +238,7 @@ async fn every_message_arrives_once_and_in_order_through_drops_and_a_stall() {
             .filter(|sequence| !seen.contains(sequence))
             .count();
     }
-    println!(
-        "chaos: {MESSAGES} messages over {CHANNELS} channels; lost {lost}, doubled {doubled}, out of order {out_of_order}; \
-         subscriber disconnects {}, idle timeouts {}, gap fills {}",
-        counts.disconnects, counts.idle_timeouts, counts.gap_fills
-    );
-    assert_eq!((lost, doubled, out_of_order), (0, 0, 0));
-    assert!(
-        counts.disconnects >= 3,
-        "the saboteur cut the subscriber several times"
-    );
-    assert!(
-        counts.idle_timeouts >= 1,
-        "the stall was detected as silence"
-    );
-    subscriber.close().await;
-    publisher.close().await;
-    hub.stop().await.unwrap();
+    (lost, doubled, out_of_order)
 }
 
 #[derive(Default)]
@@ -179,6 +246,7 @@ struct Counts {
     disconnects: usize,
     idle_timeouts: usize,
     gap_fills: usize,
+    polling: usize,
 }
 
 fn record(
@@ -200,6 +268,10 @@ fn record(
             }
         }
         NetEvent::GapFilled { .. } => counts.gap_fills += 1,
+        NetEvent::Transport {
+            transport: Transport::Polling { .. },
+            ..
+        } => counts.polling += 1,
         NetEvent::Connection {
             state: ConnectionState::Disconnected,
             reason,

@@ -87,6 +87,11 @@ pub enum Action {
         state: ConnectionStatus,
         reason: Option<String>,
     },
+    /// A connection began polling REST history (and why), or is back on WebSocket (`None`).
+    Transport {
+        shard: usize,
+        polling: Option<String>,
+    },
     /// A channel was attached, detached or failed (`failure` says why it failed).
     Watch {
         channel: String,

@@ -27,6 +27,10 @@ pub enum Effect {
     ForgetReply {
         message_id: String,
     },
+    /// The conversation on screen changed: asked for most often while polling.
+    Focus {
+        channel: ChannelName,
+    },
     EnterPresence {
         channel: ChannelName,
         data: serde_json::Value,

@@ -6,7 +6,9 @@ use serde_json::Value;
 use crate::protocol::data::{Payload, decode};
 use crate::protocol::events::{ConversationEvent, plausible_ms};
 use crate::protocol::names::ClientId;
-use crate::realtime::{ChannelState, ConnectionState, InboundMessage, NetEvent, opened_channel};
+use crate::realtime::{
+    ChannelState, ConnectionState, InboundMessage, NetEvent, Transport, opened_channel,
+};
 
 use super::action::{Action, Incoming, PresenceSeen};
 use super::state::ConnectionStatus;
@@ -23,6 +25,13 @@ impl Action {
                 shard,
                 state: ConnectionStatus::from(state),
                 reason: reason.map(|reason| reason.to_string()),
+            },
+            NetEvent::Transport { shard, transport } => Self::Transport {
+                shard,
+                polling: match transport {
+                    Transport::WebSocket => None,
+                    Transport::Polling { reason } => Some(reason),
+                },
             },
             NetEvent::Channel {
                 channel,

@@ -66,6 +66,25 @@ pub struct ShardConnection {
     pub reason: Option<String>,
     /// Reconnection attempts since the last time it was connected.
     pub attempts: u32,
+    /// Polling REST history instead of WebSocket, and why.
+    pub polling: Option<String>,
+}
+
+impl ShardConnection {
+    pub fn new() -> Self {
+        Self {
+            state: ConnectionStatus::Initialized,
+            reason: None,
+            attempts: 0,
+            polling: None,
+        }
+    }
+}
+
+impl Default for ShardConnection {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 pub struct AppState {
@@ -172,6 +191,15 @@ impl AppState {
             }
         }
         worst
+    }
+
+    /// Why a connection polls REST history instead of using WebSocket, if one does.
+    pub fn polling_reason(&self) -> Option<&str> {
+        let mut shards: Vec<_> = self.connections.iter().collect();
+        shards.sort_by_key(|(shard, _)| **shard);
+        shards
+            .into_iter()
+            .find_map(|(_, connection)| connection.polling.as_deref())
     }
 
     /// The most urgent conversation (breach, warning, longest waiting…) with unread

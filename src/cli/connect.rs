@@ -10,7 +10,7 @@ use url::Url;
 use crate::auth::ApiKey;
 use crate::config::{FileConfig, default_config_path, default_state_dir};
 use crate::protocol::names::ClientId;
-use crate::realtime::ClientOptions;
+use crate::realtime::{ClientOptions, TransportChoice};
 use crate::rest::AuthConfig;
 use crate::secret::Secret;
 
@@ -41,6 +41,10 @@ pub struct ConnectionArgs {
     /// State folder: SQLite store and logs (default $XDG_STATE_HOME/brokerdash).
     #[arg(long, env = "BROKERDASH_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
+    /// websocket, poll (REST history every few seconds) or auto: WebSocket, polling while
+    /// upgrades keep failing (default; ENABLE_ABLY_REALTIME=false means poll).
+    #[arg(long, value_name = "websocket|poll|auto")]
+    pub transport: Option<TransportChoice>,
 }
 
 /// Everything a command needs to connect, resolved.
@@ -74,6 +78,8 @@ pub enum ConnectError {
     AuthUrlWithoutBroker,
     #[error("--key: {0}")]
     Key(crate::auth::KeyError),
+    #[error("[connection] transport in the config: {0}")]
+    Transport(crate::realtime::UnknownTransport),
     #[error(
         "no credentials: give --key (ABLY_API_KEY) or --auth-url (BROKERDASH_AUTH_URL); for a local hub, `brokerdash hub` prints its development key"
     )]
@@ -133,6 +139,14 @@ impl ConnectionArgs {
             (None, None) => return Err(ConnectError::NoCredentials),
         };
         let mut options = ClientOptions::new(endpoint, auth);
+        let realtime_disabled = TransportChoice::realtime_disabled(
+            std::env::var("ENABLE_ABLY_REALTIME").ok().as_deref(),
+        );
+        (options.transport, options.transport_reason) = choose_transport(
+            self.transport,
+            realtime_disabled,
+            section.transport.as_deref(),
+        )?;
         options.client_id = broker_id
             .as_ref()
             .map(|id| ClientId::broker(id).into_string());
@@ -149,5 +163,56 @@ impl ConnectionArgs {
             state_dir: self.state_dir.clone().unwrap_or_else(default_state_dir),
             file,
         })
+    }
+}
+
+/// The transport, flag first, then the web app's rollback switch, then the config; and
+/// the words the status bar gives for polling when it was chosen.
+pub(crate) fn choose_transport(
+    flag: Option<TransportChoice>,
+    realtime_disabled: bool,
+    config: Option<&str>,
+) -> Result<(TransportChoice, String), ConnectError> {
+    if let Some(choice) = flag {
+        return Ok((choice, "--transport poll".to_owned()));
+    }
+    if realtime_disabled {
+        return Ok((
+            TransportChoice::Poll,
+            "ENABLE_ABLY_REALTIME=false".to_owned(),
+        ));
+    }
+    let choice = match config {
+        Some(text) => text.parse().map_err(ConnectError::Transport)?,
+        None => TransportChoice::default(),
+    };
+    Ok((choice, "[connection] transport = \"poll\"".to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::choose_transport;
+    use crate::realtime::TransportChoice;
+
+    #[test]
+    fn the_flag_wins_then_the_rollback_switch_then_the_config() {
+        let chosen =
+            |flag, disabled, config| choose_transport(flag, disabled, config).map(|c| c.0).ok();
+        assert_eq!(chosen(None, false, None), Some(TransportChoice::Auto));
+        assert_eq!(
+            chosen(None, false, Some("websocket")),
+            Some(TransportChoice::WebSocket)
+        );
+        assert_eq!(
+            chosen(None, true, Some("websocket")),
+            Some(TransportChoice::Poll)
+        );
+        assert_eq!(
+            chosen(Some(TransportChoice::WebSocket), true, Some("poll")),
+            Some(TransportChoice::WebSocket)
+        );
+        assert_eq!(chosen(None, false, Some("smoke signals")), None);
+        let (_, why) = choose_transport(None, true, None).expect("poll");
+        assert_eq!(why, "ENABLE_ABLY_REALTIME=false");
     }
 }

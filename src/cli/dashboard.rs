@@ -117,6 +117,11 @@ pub async fn demo(args: DemoArgs) -> Result<(), CliError> {
         },
     );
     client.client_id = Some(ClientId::broker(DEMO_BROKER).into_string());
+    let realtime_disabled = crate::realtime::TransportChoice::realtime_disabled(
+        std::env::var("ENABLE_ABLY_REALTIME").ok().as_deref(),
+    );
+    (client.transport, client.transport_reason) =
+        super::connect::choose_transport(args.transport, realtime_disabled, None)?;
     let store = open_store(&state_dir)?;
     let options = DashboardOptions {
         client,

@@ -107,6 +107,9 @@ pub struct DemoArgs {
     /// A screen-reader verbosity setting ("typing off", "all full"); may be repeated.
     #[arg(long = "verbosity", value_name = "SETTING")]
     pub verbosity: Vec<String>,
+    /// websocket, poll or auto (default; ENABLE_ABLY_REALTIME=false means poll).
+    #[arg(long, value_name = "websocket|poll|auto")]
+    pub transport: Option<crate::realtime::TransportChoice>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -154,8 +157,8 @@ pub struct HubArgs {
     /// key and prints it once.
     #[arg(long = "key", value_name = "KEY")]
     pub keys: Vec<String>,
-    /// Serve the fault switches POST /_hub/faults/drop, /_hub/faults/stall?ms=N and
-    /// /_hub/faults/panic.
+    /// Serve the fault switches POST /_hub/faults/drop, /_hub/faults/stall?ms=N,
+    /// /_hub/faults/refuse-websocket?ms=N and /_hub/faults/panic.
     #[arg(long)]
     pub faults: bool,
     /// On an address beyond loopback, also serve what gives anyone who reaches the hub

@@ -37,6 +37,8 @@ pub struct ConnectionSection {
     pub broker_name: Option<String>,
     #[serde(default)]
     pub channels: Vec<String>,
+    /// `websocket`, `poll` or `auto` (the default).
+    pub transport: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -58,6 +58,7 @@ impl Executor {
                     warn!(%error, "could not clear a reply from the outbox");
                 }
             }
+            Effect::Focus { channel } => self.client.focus(Some(&channel)),
             Effect::EnterPresence { channel, data } => {
                 let enter = self.client.enter(&channel, Some(data));
                 tokio::spawn(async move {

@@ -38,6 +38,9 @@ pub(crate) type SharedChannel = Arc<Mutex<Channel>>;
 pub(crate) struct Faults {
     pub drop_all: watch::Sender<u64>,
     pub stalled_until: Mutex<Option<Instant>>,
+    /// Until then WebSocket upgrades are answered with HTTP 403, as a proxy that refuses
+    /// them would (`POST /_hub/faults/refuse-websocket?ms=N`).
+    pub websocket_refused_until: Mutex<Option<Instant>>,
     /// Armed by `POST /_hub/faults/panic`: the next frame a session reads makes its task
     /// panic, so the teardown of a session that fails unexpectedly can be tested.
     pub panic_armed: AtomicBool,
@@ -46,6 +49,10 @@ pub(crate) struct Faults {
 impl Faults {
     pub fn stall_deadline(&self) -> Option<Instant> {
         lock(&self.stalled_until).filter(|until| *until > Instant::now())
+    }
+
+    pub fn websocket_refused(&self) -> bool {
+        lock(&self.websocket_refused_until).is_some_and(|until| until > Instant::now())
     }
 
     /// True once per arming.
@@ -112,6 +119,7 @@ impl HubState {
             faults: Faults {
                 drop_all: watch::channel(0).0,
                 stalled_until: Mutex::new(None),
+                websocket_refused_until: Mutex::new(None),
                 panic_armed: AtomicBool::new(false),
             },
             shutdown: CancellationToken::new(),

@@ -13,9 +13,11 @@ mod backoff;
 pub mod channel;
 pub mod connection;
 mod discovery;
+mod poll_plan;
 mod pool;
 pub mod presence;
 mod shard;
+mod transport;
 mod types;
 
 use std::future::Future;
@@ -32,6 +34,7 @@ pub use channel::{AttachOptions, ChannelState};
 pub use connection::{ConnectionState, Timeouts};
 pub use discovery::{LIFECYCLE_CHANNEL, discover, opened_channel};
 pub use presence::PresenceChange;
+pub use transport::{PollTiming, Transport, TransportChoice, UnknownTransport};
 pub use types::{ClientError, ClientOptions, InboundMessage, NetEvent, PublishAck};
 
 use pool::ShardPool;
@@ -172,6 +175,19 @@ impl Realtime {
             data,
             reply,
         })
+    }
+
+    /// The conversation on screen: while polling it is asked for most often.
+    pub fn focus(&self, channel: Option<&str>) {
+        let channel = channel.map(str::to_owned);
+        self.pool.broadcast(|| ShardRequest::Focus {
+            channel: channel.clone(),
+        });
+    }
+
+    /// REST requests this client has sent (history, presence, publishes over REST).
+    pub fn rest_requests(&self) -> u64 {
+        self.pool.rest().requests_sent()
     }
 
     /// Closes every connection (presence is left at once) and waits for them.

@@ -13,6 +13,7 @@ use crate::rest::{AuthConfig, RestError};
 use super::channel::ChannelState;
 use super::connection::{ConnectionState, Timeouts};
 use super::presence::PresenceChange;
+use super::transport::{PollTiming, Transport, TransportChoice};
 
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
@@ -27,6 +28,10 @@ pub struct ClientOptions {
     /// Deadline for CONNECTED, ATTACHED and token requests (Ably: 10 s).
     pub request_timeout: Duration,
     pub timeouts: Timeouts,
+    pub transport: TransportChoice,
+    /// Why polling was chosen, as the status bar says it (with `TransportChoice::Poll`).
+    pub transport_reason: String,
+    pub poll: PollTiming,
 }
 
 impl ClientOptions {
@@ -39,6 +44,9 @@ impl ClientOptions {
             channels_per_connection: 200,
             request_timeout: Duration::from_secs(10),
             timeouts: Timeouts::default(),
+            transport: TransportChoice::default(),
+            transport_reason: "the polling transport was chosen".to_owned(),
+            poll: PollTiming::default(),
         }
     }
 
@@ -110,6 +118,8 @@ pub enum NetEvent {
         channel: String,
         change: PresenceChange,
     },
+    /// A connection's transport changed: polling began (and why), or WebSocket is back.
+    Transport { shard: usize, transport: Transport },
     /// Continuity was lost and the gap was filled from history.
     GapFilled { channel: String, recovered: usize },
     /// Continuity was lost and history could not fill the gap: messages may be missing.

@@ -5,6 +5,7 @@
 mod credentials;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use base64::Engine;
@@ -153,6 +154,8 @@ pub struct RestClient {
     http: reqwest::Client,
     endpoint: Url,
     credentials: Arc<Credentials>,
+    /// Requests sent by this client and its clones, for the polling transport's rate.
+    requests: Arc<AtomicU64>,
 }
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -163,7 +166,13 @@ impl RestClient {
             http,
             endpoint,
             credentials,
+            requests: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// How many requests this client (and its clones) has sent.
+    pub fn requests_sent(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
     }
 
     pub fn credentials(&self) -> &Arc<Credentials> {
@@ -218,6 +227,7 @@ impl RestClient {
             if let Some(body) = body {
                 builder = builder.json(body);
             }
+            self.requests.fetch_add(1, Ordering::Relaxed);
             let response = builder.send().await.map_err(RestError::from_reqwest)?;
             let token_error = response.status() == StatusCode::UNAUTHORIZED
                 && response

@@ -14,6 +14,9 @@ use crate::input::Keymap;
 use super::text::truncate;
 
 pub fn connection_words(state: &AppState) -> (String, bool) {
+    if let Some(reason) = state.polling_reason() {
+        return (format!("polling — {reason}"), false);
+    }
     let (connection, attempts) = state.connection_summary();
     let words = match connection {
         ConnectionStatus::Connected => "connected".to_owned(),
@@ -34,6 +37,11 @@ pub fn connection_words(state: &AppState) -> (String, bool) {
 
 pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, keymap: &Keymap) {
     let (words, healthy) = connection_words(state);
+    // Polling's reason is in the banner; here one word, in place of the transport's.
+    let (words, transport) = match state.polling_reason() {
+        Some(_) => ("polling".to_owned(), String::new()),
+        None => (words, " websocket ·".to_owned()),
+    };
     let mut spans = vec![
         Span::styled(
             format!(" {words} "),
@@ -44,7 +52,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, ke
             }),
         ),
         Span::styled(
-            format!(" {} channels", state.attached.len()),
+            format!("{transport} {} channels", state.attached.len()),
             theme.role(Role::Status),
         ),
     ];
@@ -100,6 +108,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, ke
 
 /// One line above everything while the connection is not healthy, or a notice.
 pub fn banner(state: &AppState) -> Option<String> {
+    if let Some(reason) = state.polling_reason() {
+        return Some(format!(
+            "Polling every few seconds — {reason}; messages come later, replies are sent"
+        ));
+    }
     let (words, healthy) = connection_words(state);
     if !healthy {
         let unsent = state.outbox.len();
@@ -130,8 +143,8 @@ mod tests {
         for (shard, (status, attempts)) in connections.iter().enumerate() {
             let connection = ShardConnection {
                 state: *status,
-                reason: None,
                 attempts: *attempts,
+                ..ShardConnection::new()
             };
             state.connections.insert(shard, connection);
         }

@@ -89,6 +89,22 @@ impl PtyApp {
         }
     }
 
+    /// Waits until `done` holds for the screen, or panics with the screen at the deadline.
+    pub fn wait_until(&self, what: &str, within: Duration, done: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + within;
+        loop {
+            if done(&self.contents()) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "screen never showed {what}; it shows:\n{}",
+                self.contents()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn send(&mut self, keys: &str) {
         self.writer
             .write_all(keys.as_bytes())

@@ -273,6 +273,9 @@ pub(super) fn open(state: &mut AppState, id: &ConversationId, effects: &mut Vec<
         composer.insert_str(&conversation.draft);
     }
     state.composer = composer;
+    effects.push(Effect::Focus {
+        channel: conversation.channel.clone(),
+    });
     if !read_only {
         effects.push(Effect::EnterPresence {
             channel: conversation.channel.clone(),

@@ -38,6 +38,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             state: connection,
             reason,
         } => net::connection(state, shard, connection, reason, &mut effects),
+        Action::Transport { shard, polling } => net::transport(state, shard, polling, &mut effects),
         Action::Watch {
             channel,
             attached,

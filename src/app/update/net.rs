@@ -7,7 +7,7 @@ use crate::sanitize::clean_line;
 use super::super::action::PresenceSeen;
 use super::super::conversation::{ChatMessage, Presence, Sender};
 use super::super::effect::Effect;
-use super::super::state::{AppState, ConnectionStatus, ShardConnection};
+use super::super::state::{AppState, ConnectionStatus};
 use super::replies;
 
 pub(super) fn connection(
@@ -17,11 +17,7 @@ pub(super) fn connection(
     reason: Option<String>,
     effects: &mut Vec<Effect>,
 ) {
-    let connection = state.connections.entry(shard).or_insert(ShardConnection {
-        state: ConnectionStatus::Initialized,
-        reason: None,
-        attempts: 0,
-    });
+    let connection = state.connections.entry(shard).or_default();
     if status == ConnectionStatus::Connecting && connection.state != ConnectionStatus::Initialized {
         connection.attempts += 1;
     }
@@ -31,6 +27,22 @@ pub(super) fn connection(
     connection.state = status;
     connection.reason = reason.map(|reason| clean_line(&reason));
     if status == ConnectionStatus::Connected {
+        replies::connection_back(state, effects);
+    }
+}
+
+/// Polling began or ended. Publishing works while polling (over REST), so replies that
+/// waited for a connection go now.
+pub(super) fn transport(
+    state: &mut AppState,
+    shard: usize,
+    polling: Option<String>,
+    effects: &mut Vec<Effect>,
+) {
+    let connection = state.connections.entry(shard).or_default();
+    let started = polling.is_some();
+    connection.polling = polling.map(|reason| clean_line(&reason));
+    if started {
         replies::connection_back(state, effects);
     }
 }

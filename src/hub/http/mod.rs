@@ -31,7 +31,7 @@ use super::state::HubState;
 use super::webapp;
 
 use channels::{channel_details, enumerate, history, presence, publish};
-use faults::{fault_drop, fault_panic, fault_stall};
+use faults::{fault_drop, fault_panic, fault_refuse_websocket, fault_stall};
 
 pub(crate) type Hub = State<Arc<HubState>>;
 pub(super) type QueryMap = Query<HashMap<String, String>>;
@@ -53,6 +53,10 @@ pub(crate) fn router(hub: Arc<HubState>) -> Router {
         router = router
             .route("/_hub/faults/drop", post(fault_drop))
             .route("/_hub/faults/stall", post(fault_stall))
+            .route(
+                "/_hub/faults/refuse-websocket",
+                post(fault_refuse_websocket),
+            )
             .route("/_hub/faults/panic", post(fault_panic));
     }
     router
@@ -130,6 +134,9 @@ async fn not_found() -> ApiError {
 async fn root(State(hub): Hub, Query(query): QueryMap, request: Request) -> Response {
     let (mut parts, _) = request.into_parts();
     match WebSocketUpgrade::from_request_parts(&mut parts, &hub).await {
+        Ok(_) if hub.faults.websocket_refused() => {
+            err(40300, 403, "WebSocket upgrades are refused (fault)").into_response()
+        }
         Ok(upgrade) => {
             let params = ConnectParams::from_query(&query);
             let tracked_hub = hub.clone();

@@ -105,6 +105,9 @@ pub struct ChannelMachine {
     attached_before: bool,
     last_message_ms: Option<i64>,
     retry_attempts: u32,
+    /// Delivered by polling since the last attachment: the next ATTACHED fills the gap
+    /// from the last message polled, resumed or not.
+    polled: bool,
     /// Why the channel last failed or was suspended (RTL4e's `errorReason`).
     error_reason: Option<ErrorInfo>,
 }
@@ -121,6 +124,7 @@ impl ChannelMachine {
             error_reason: None,
             last_message_ms: None,
             retry_attempts: 0,
+            polled: false,
         }
     }
 
@@ -148,6 +152,27 @@ impl ChannelMachine {
         if let Some(ms) = timestamp_ms {
             self.last_message_ms = Some(self.last_message_ms.map_or(ms, |last| last.max(ms)));
         }
+    }
+
+    /// The newest message time seen (or the first attachment's), where a gap fill or a
+    /// poll starts.
+    pub fn last_message_ms(&self) -> Option<i64> {
+        self.last_message_ms
+    }
+
+    /// Messages came by polling: the channel counts as attached before, and its next
+    /// ATTACHED fills what polling has not seen.
+    pub fn record_polled(&mut self) {
+        self.attached_before = true;
+        self.polled = true;
+    }
+
+    /// The application wants its messages (attached, or on its way there).
+    pub fn wants_delivery(&self) -> bool {
+        matches!(
+            self.state,
+            ChannelState::Attaching | ChannelState::Attached | ChannelState::Suspended
+        )
     }
 
     pub fn error_reason(&self) -> Option<&ErrorInfo> {
@@ -276,12 +301,13 @@ impl ChannelMachine {
                 let had_serial = self.serial.is_some();
                 if !resumed {
                     self.attach_serial = serial.clone();
-                    if self.attached_before && had_serial {
-                        effects.push(ChannelEffect::FillGap {
-                            since_ms: self.last_message_ms,
-                            until_serial: serial.clone(),
-                        });
-                    }
+                }
+                let gap = !resumed && self.attached_before && had_serial;
+                if gap || std::mem::take(&mut self.polled) {
+                    effects.push(ChannelEffect::FillGap {
+                        since_ms: self.last_message_ms,
+                        until_serial: serial.clone(),
+                    });
                 }
                 // Entered again after every re-attachment, resumed or not: the server drops
                 // a lost connection's members after its presence grace, well inside the

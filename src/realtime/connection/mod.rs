@@ -150,6 +150,11 @@ impl ConnectionMachine {
         self.connection_id.as_deref()
     }
 
+    /// The key to resume with, when there is a connection to resume.
+    pub fn connection_key(&self) -> Option<&str> {
+        self.connection_key.as_deref()
+    }
+
     pub fn details(&self) -> &ConnectionDetails {
         &self.details
     }

@@ -108,6 +108,7 @@ impl Shard {
                 if state == crate::realtime::channel::ChannelState::Detached {
                     // Nothing more will happen on it; a new attach starts afresh.
                     self.channels.remove(name);
+                    self.poll_remove(name);
                 }
                 self.emit(NetEvent::Channel {
                     channel: name.to_owned(),

@@ -54,6 +54,8 @@ impl Shard {
             }
             Effect::RetryIn(delay) => self.set_timer(Timer::Retry, Instant::now() + delay),
             Effect::Reattach { .. } => {
+                self.upgrade_failures = 0;
+                self.stop_polling().await;
                 self.schedule_renewal();
                 self.for_each_channel(ChannelInput::ConnectionConnected)
                     .await;
@@ -176,6 +178,10 @@ impl Shard {
                 let error = ErrorInfo::new(80003, 400, format!("Unable to connect: {reason}"));
                 self.connection(Input::Lost(error)).await;
             }
+            Internal::Opened(Err(OpenFailure::Upgrade(reason))) => {
+                self.opening = None;
+                self.upgrade_refused(reason).await;
+            }
             Internal::Renewed(Ok(credential)) => {
                 self.renewing = false;
                 let token = match &credential {
@@ -202,7 +208,39 @@ impl Shard {
                 client_id,
                 error,
             } => self.re_enter_failed(&channel, client_id, &error).await,
+            Internal::Polled {
+                channel,
+                spell,
+                query,
+                outcome,
+            } => self.polled(&channel, spell, query, outcome).await,
         }
+    }
+
+    /// An upgrade refused (an HTTP error, or a reset in the handshake). Tried again soon
+    /// inside the same attempt; with `auto`, the third in a row starts polling, and the
+    /// connection's own backoff keeps trying WebSocket meanwhile.
+    async fn upgrade_refused(&mut self, reason: String) {
+        self.upgrade_failures = self.upgrade_failures.saturating_add(1);
+        warn!(shard = self.index, failures = self.upgrade_failures, %reason, "WebSocket upgrade refused");
+        let auto = self.options.transport == crate::realtime::TransportChoice::Auto;
+        let polling_soon = auto
+            && !self.is_polling()
+            && self.upgrade_failures < super::polling::UPGRADE_FAILURES_BEFORE_POLLING;
+        if polling_soon && self.machine.state() == ConnectionState::Connecting {
+            let delay = super::polling::upgrade_retry_delay(self.upgrade_failures);
+            self.set_timer(Timer::UpgradeRetry, Instant::now() + delay);
+            return;
+        }
+        if auto && !self.is_polling() {
+            let why = format!(
+                "WebSocket refused {} times in a row ({reason})",
+                self.upgrade_failures
+            );
+            self.start_polling(why).await;
+        }
+        let error = ErrorInfo::new(80003, 400, format!("Unable to connect: {reason}"));
+        self.connection(Input::Lost(error)).await;
     }
 }
 

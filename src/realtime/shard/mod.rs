@@ -9,14 +9,16 @@
 //!
 //! Parts: `timers` (the task's deadlines), `lifecycle` (connecting, token renewal),
 //! `inbound` (frames from the server), `ack` (which publishes an ACK answers), `channels`
-//! (per-channel state and gap fill), `outbound` (requests, publishing, resending) and
-//! `socket` (opening the WebSocket).
+//! (per-channel state and gap fill), `outbound` (requests, publishing, resending),
+//! `socket` (opening the WebSocket) and `polling` (REST history while WebSocket is not
+//! used).
 
 mod ack;
 mod channels;
 mod inbound;
 mod lifecycle;
 mod outbound;
+mod polling;
 mod socket;
 #[cfg(test)]
 mod testing;
@@ -41,6 +43,7 @@ use crate::realtime::types::{
 };
 use crate::rest::{Credential, RestClient, RestError};
 
+use polling::{PollOutcome, PollQuery, PollSlot, Polling, RestPublish};
 use socket::{Socket, next_frame};
 use timers::Timers;
 
@@ -78,6 +81,10 @@ pub(crate) enum ShardRequest {
     Close {
         reply: oneshot::Sender<()>,
     },
+    /// The conversation on screen, polled fastest while polling.
+    Focus {
+        channel: Option<String>,
+    },
 }
 
 /// What a shard tells the pool; the pool decides what follows.
@@ -105,11 +112,19 @@ enum Internal {
         client_id: Option<String>,
         error: ClientError,
     },
+    Polled {
+        channel: String,
+        spell: u64,
+        query: PollQuery,
+        outcome: PollOutcome,
+    },
 }
 
 enum OpenFailure {
     Auth(RestError),
     Transport(String),
+    /// The server (or a proxy) answered the upgrade with an HTTP error, or reset it.
+    Upgrade(String),
 }
 
 /// A frame waiting for its ACK (or for a connection to be sent on).
@@ -148,6 +163,7 @@ struct Slot {
     entered: Option<EnteredAs>,
     /// Callers waiting for the channel to be attached.
     waiters: Vec<Reply<()>>,
+    poll: PollSlot,
 }
 
 pub(crate) struct Shard {
@@ -174,6 +190,14 @@ pub(crate) struct Shard {
     /// flood of them costs one request to the auth server, not one each.
     renewing: bool,
     closing_replies: Vec<oneshot::Sender<()>>,
+    polling: Option<Polling>,
+    /// Numbers polling spells, so a late answer from an earlier one is dropped.
+    poll_spell: u64,
+    focused: Option<String>,
+    /// Publishes over REST while polling, one after another.
+    rest_publisher: Option<mpsc::UnboundedSender<RestPublish>>,
+    /// WebSocket upgrades refused in a row (`auto` polls after three).
+    upgrade_failures: u32,
     /// Every frame sent, for the parts' unit tests.
     #[cfg(test)]
     sent: Vec<ProtocolMessage>,
@@ -212,13 +236,23 @@ impl Shard {
             opening: None,
             renewing: false,
             closing_replies: Vec::new(),
+            polling: None,
+            poll_spell: 0,
+            focused: None,
+            rest_publisher: None,
+            upgrade_failures: 0,
             #[cfg(test)]
             sent: Vec::new(),
         }
     }
 
     pub(crate) async fn run(mut self, mut requests: mpsc::UnboundedReceiver<ShardRequest>) {
-        self.connection(Input::Connect).await;
+        if self.options.transport == crate::realtime::TransportChoice::Poll {
+            let reason = self.options.transport_reason.clone();
+            self.start_polling(reason).await;
+        } else {
+            self.connection(Input::Connect).await;
+        }
         // Two long-lived timers, re-armed only when their deadline changes: building a
         // timer per received frame would cost more than decoding the frame.
         let timer = sleep_until(far_future());

@@ -13,7 +13,7 @@ use crate::realtime::connection::{ConnectionState, Input};
 use crate::realtime::presence::PresenceMap;
 use crate::realtime::types::{ClientError, NetEvent};
 
-use super::{Pending, PendingReply, Shard, ShardRequest, Slot, presence_frame};
+use super::{Pending, PendingReply, PollSlot, Shard, ShardRequest, Slot, presence_frame};
 
 impl Shard {
     pub(super) async fn request(&mut self, request: ShardRequest) {
@@ -40,14 +40,19 @@ impl Shard {
                             fills: 0,
                             entered,
                             waiters: Vec::new(),
+                            poll: PollSlot::default(),
                         },
                     );
                 }
                 self.channel(&channel, ChannelInput::Attach).await;
+                self.poll_add(&channel);
             }
             ShardRequest::WhenAttached { channel, reply } => {
                 match self.channels.get_mut(&channel) {
-                    Some(slot) if slot.machine.accepts_messages() => {
+                    Some(slot)
+                        if slot.machine.accepts_messages()
+                            || (self.polling.is_some() && slot.poll.answered) =>
+                    {
                         let _ = reply.send(Ok(()));
                     }
                     Some(slot) => slot.waiters.push(reply),
@@ -57,8 +62,14 @@ impl Shard {
                 }
             }
             ShardRequest::Detach { channel } => {
+                self.poll_remove(&channel);
                 self.channel(&channel, ChannelInput::Detach).await;
             }
+            ShardRequest::Publish {
+                channel,
+                messages,
+                reply,
+            } if self.is_polling() => self.publish_over_rest(channel, messages, reply),
             ShardRequest::Publish {
                 channel,
                 messages,
@@ -78,6 +89,10 @@ impl Shard {
                 data,
                 reply,
             } => {
+                if let Some(refusal) = self.presence_refused_while_polling() {
+                    let _ = reply.send(Err(refusal));
+                    return;
+                }
                 if let Some(slot) = self.channels.get_mut(&channel) {
                     slot.entered = match action {
                         PresenceAction::Leave => None,
@@ -95,6 +110,7 @@ impl Shard {
                 self.closing_replies.push(reply);
                 self.connection(Input::Close).await;
             }
+            ShardRequest::Focus { channel } => self.poll_focus(channel),
         }
     }
 

@@ -55,11 +55,33 @@ pub(super) async fn open_socket(
     let connect = tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true);
     match tokio::time::timeout(options.request_timeout, connect).await {
         Ok(Ok((socket, _))) => Ok(Box::new((socket, credential))),
-        // Without the URL: its query holds the credential.
-        Ok(Err(error)) => Err(OpenFailure::Transport(error.to_string())),
+        Ok(Err(error)) => Err(open_failure(&error)),
         Err(_) => Err(OpenFailure::Transport(
             "timed out opening the WebSocket".into(),
         )),
+    }
+}
+
+/// An upgrade the far end answered and refused (an HTTP status, a reset or an end in the
+/// handshake) is told apart from a server that cannot be reached at all: only the first
+/// says WebSocket in particular is blocked. Without the URL: its query holds the
+/// credential.
+fn open_failure(error: &WsError) -> OpenFailure {
+    use std::io::ErrorKind;
+    match error {
+        WsError::Http(response) => OpenFailure::Upgrade(format!("HTTP {}", response.status())),
+        WsError::Io(io)
+            if matches!(
+                io.kind(),
+                ErrorKind::ConnectionReset | ErrorKind::UnexpectedEof | ErrorKind::BrokenPipe
+            ) =>
+        {
+            OpenFailure::Upgrade(format!("handshake cut: {io}"))
+        }
+        WsError::Protocol(protocol) => {
+            OpenFailure::Upgrade(format!("handshake failed: {protocol}"))
+        }
+        other => OpenFailure::Transport(other.to_string()),
     }
 }
 
@@ -171,6 +193,30 @@ mod tests {
                 ("clientId", "broker-7"),
                 ("echo", "false"),
             ],
+        );
+    }
+
+    #[test]
+    fn an_upgrade_answered_with_an_http_error_or_cut_is_told_apart_from_no_server() {
+        use std::io::{Error, ErrorKind};
+
+        use tokio_tungstenite::tungstenite::Error as WsError;
+        use tokio_tungstenite::tungstenite::http::Response;
+
+        use super::super::OpenFailure;
+        use super::open_failure;
+
+        let forbidden = Response::builder().status(403).body(None).unwrap();
+        match open_failure(&WsError::Http(Box::new(forbidden))) {
+            OpenFailure::Upgrade(reason) => assert!(reason.contains("403"), "{reason}"),
+            _ => panic!("an HTTP 403 is an upgrade refusal"),
+        }
+        let reset = WsError::Io(Error::from(ErrorKind::ConnectionReset));
+        assert!(matches!(open_failure(&reset), OpenFailure::Upgrade(_)));
+        let nobody = WsError::Io(Error::from(ErrorKind::ConnectionRefused));
+        assert!(
+            matches!(open_failure(&nobody), OpenFailure::Transport(_)),
+            "nothing listening says nothing about WebSocket in particular"
         );
     }
 }

@@ -28,9 +28,13 @@ impl Harness {
     /// A shard whose own attempts to open a socket go nowhere (nothing listens on port 9
     /// of loopback); the tests play the server.
     pub fn new() -> Self {
+        Self::with_transport(crate::realtime::TransportChoice::Auto)
+    }
+
+    pub fn with_transport(transport: crate::realtime::TransportChoice) -> Self {
         let key = "app.key:secret".parse().expect("a key");
         let endpoint = Url::parse("http://127.0.0.1:9").expect("a URL");
-        let options = ClientOptions::new(
+        let mut options = ClientOptions::new(
             endpoint,
             AuthConfig::Key {
                 key,
@@ -38,6 +42,7 @@ impl Harness {
                 token_ttl_ms: None,
             },
         );
+        options.transport = transport;
         let rest = options.rest_client();
         let (events_tx, events) = mpsc::channel(1024);
         let (reports_tx, reports) = mpsc::unbounded_channel();

@@ -21,6 +21,10 @@ pub(super) enum Timer {
     Renew,
     AttachDeadline(String),
     ChannelRetry(String),
+    /// Something is due on the polling plan.
+    Poll,
+    /// An upgrade was refused: try again soon, inside the same connection attempt.
+    UpgradeRetry,
 }
 
 #[derive(Default)]
@@ -108,6 +112,13 @@ impl Shard {
                 self.channel(&channel, ChannelInput::AttachTimedOut).await
             }
             Timer::ChannelRetry(channel) => self.channel(&channel, ChannelInput::RetryDue).await,
+            Timer::Poll => self.poll_due(),
+            Timer::UpgradeRetry => {
+                if self.machine.state() == ConnectionState::Connecting && self.opening.is_none() {
+                    let resume_key = self.machine.connection_key().map(str::to_owned);
+                    self.open(resume_key, false);
+                }
+            }
         }
     }
 }

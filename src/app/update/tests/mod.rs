@@ -112,6 +112,7 @@ mod composer;
 mod events;
 mod inbox;
 mod outbox;
+mod transport;
 
 fn channel_name(name: &str) -> ChannelName {
     ChannelName::parse(name).expect("a valid channel name")

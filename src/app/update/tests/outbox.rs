@@ -245,7 +245,7 @@ fn a_refused_reply_leaves_the_customer_waiting_again() {
 }
 
 /// Opens conversation 1 and sends one reply; returns the outbox entry that went out.
-fn send_one(state: &mut AppState, text: &str) -> OutboxEntry {
+pub(super) fn send_one(state: &mut AppState, text: &str) -> OutboxEntry {
     update(state, customer("1", "m1", "Hello", T0 - 60_000));
     open(state, "1");
     update(state, Action::SetDraft(text.into()));
