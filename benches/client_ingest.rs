@@ -6,45 +6,21 @@
 //! 1,000 channels and the CPU cost per message; the reference is the official ably-js SDK
 //! at about 67 µs of CPU per message in the same setup.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{BINARY, Running, cores, start_hub};
 use serde_json::Value;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_brokerdash");
 const CHANNELS: usize = 1_000;
 const RATE: u64 = 2_000;
 const MESSAGES: u64 = 40_000;
 
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn main() -> Result<(), String> {
-    let mut hub = Command::new(BINARY)
-        .args(["hub", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|error| format!("start the hub: {error}"))?;
-    let mut first = String::new();
-    let stdout = hub.stdout.take().ok_or("hub stdout")?;
-    BufReader::new(stdout)
-        .read_line(&mut first)
-        .map_err(|error| error.to_string())?;
-    let _hub = Running(hub);
-    let port: u16 = first
-        .trim()
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .ok_or("hub port")?;
+    let (_hub, port) = start_hub()?;
 
     let subscriber = Command::new(BINARY)
         .args([
@@ -140,8 +116,4 @@ fn active_channels(port: u16) -> usize {
         .ok()
         .and_then(|output| serde_json::from_slice::<Vec<Value>>(&output.stdout).ok())
         .map_or(0, |list| list.len())
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
 }

@@ -11,7 +11,7 @@ use brokerdash::config::theme::{Role, Theme};
 use brokerdash::input::Keymap;
 use brokerdash::protocol::data::Payload;
 use brokerdash::protocol::{PresenceAction, PresenceMessage};
-use brokerdash::realtime::{ConnectionState, InboundMessage, NetEvent, PresenceChange};
+use brokerdash::realtime::{ConnectionState, InboundMessage, NetEvent, PresenceChange, Transport};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::{CrosstermBackend, TestBackend};
@@ -341,6 +341,21 @@ fn reconnecting_and_scrolled_up() {
         ),
     );
     snapshot("reconnecting_scrolled", &state);
+}
+
+#[test]
+fn polling_after_websocket_was_refused() {
+    let mut state = busy_desk();
+    update(
+        &mut state,
+        Action::from_net(NetEvent::Transport {
+            shard: 0,
+            transport: Transport::Polling {
+                reason: "WebSocket refused 3 times in a row (HTTP 403 Forbidden)".to_owned(),
+            },
+        }),
+    );
+    snapshot("polling", &state);
 }
 
 #[test]

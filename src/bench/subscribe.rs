@@ -12,7 +12,9 @@ use url::Url;
 use crate::auth::ApiKey;
 use crate::protocol::data::Payload;
 use crate::protocol::events::ConversationEvent;
-use crate::realtime::{AttachOptions, ChannelState, ClientOptions, NetEvent, Realtime};
+use crate::realtime::{
+    AttachOptions, ChannelState, ClientOptions, NetEvent, Realtime, Transport, TransportChoice,
+};
 use crate::rest::AuthConfig;
 use crate::sanitize::clean_block_owned;
 
@@ -25,6 +27,7 @@ pub struct SubscribePlan {
     pub key: ApiKey,
     pub channels: usize,
     pub timeout: Duration,
+    pub transport: TransportChoice,
 }
 
 #[derive(Default)]
@@ -38,7 +41,8 @@ struct Tally {
     first_rx: Option<Instant>,
     last_rx: Option<Instant>,
     expected: u64,
-    ended_shards: HashSet<usize>,
+    /// Channels whose `bench:end` arrived: the load is over when every attached one has.
+    ended_channels: HashSet<String>,
     /// Messages whose `sentNs` was missing or unreadable: no latency sample for them.
     unstamped: u64,
     errors: Errors,
@@ -153,6 +157,8 @@ struct Progress {
     /// When every channel had settled: the measured phase starts.
     phase_start: Option<Instant>,
     cpu_phase_start: Duration,
+    /// REST requests sent before the measured phase (the polling transport's first reads).
+    rest_at_phase: Option<u64>,
 }
 
 enum Step {
@@ -162,6 +168,20 @@ enum Step {
 }
 
 impl Progress {
+    fn new(started: Instant, cpu_start: Duration) -> Self {
+        Self {
+            started,
+            connect_ms: None,
+            attach_ms: None,
+            attached: HashSet::new(),
+            settled: 0,
+            attach_started: None,
+            phase_start: None,
+            cpu_phase_start: cpu_start,
+            rest_at_phase: None,
+        }
+    }
+
     fn on_event(
         &mut self,
         event: NetEvent,
@@ -169,11 +189,18 @@ impl Progress {
         client: &Realtime,
         tally: &mut Tally,
     ) -> Step {
-        match event {
+        let ready = matches!(
+            event,
             NetEvent::Connection {
                 state: crate::realtime::ConnectionState::Connected,
                 ..
-            } if self.connect_ms.is_none() => {
+            } | NetEvent::Transport {
+                transport: Transport::Polling { .. },
+                ..
+            }
+        );
+        match event {
+            _ if ready && self.connect_ms.is_none() => {
                 self.connect_ms = Some(self.started.elapsed());
                 self.attach_started = Some(Instant::now());
                 for index in 0..plan.channels {
@@ -196,11 +223,15 @@ impl Progress {
                 state,
                 reason,
                 ..
-            } => self.channel_settled(channel, state, reason, plan, tally),
+            } => {
+                self.channel_settled(channel, state, reason, plan, tally);
+                if self.phase_start.is_some() {
+                    self.rest_at_phase
+                        .get_or_insert_with(|| client.rest_requests());
+                }
+            }
             NetEvent::Message {
-                shard,
-                channel,
-                message,
+                channel, message, ..
             } => match message.name.as_deref() {
                 Some("message:user") => tally.message(&channel, message.payload),
                 Some(END_EVENT) => {
@@ -209,9 +240,9 @@ impl Progress {
                     {
                         tally.expected = tally.expected.max(total);
                     }
-                    tally.ended_shards.insert(shard);
+                    tally.ended_channels.insert(channel);
                     if self.phase_start.is_some()
-                        && tally.ended_shards.len() >= client.connection_count()
+                        && tally.ended_channels.len() >= self.attached.len()
                     {
                         return Step::Completed;
                     }
@@ -246,6 +277,8 @@ impl Progress {
             _ => {}
         }
         if self.settled == plan.channels && self.phase_start.is_none() {
+            // Stdout is the one JSON line; a load source may start once this is said.
+            eprintln!("bench subscribe: {} channels settled", self.settled);
             self.attach_ms = self.attach_started.map(|at| at.elapsed());
             self.phase_start = Some(Instant::now());
             self.cpu_phase_start = cpu_time();
@@ -268,23 +301,9 @@ pub async fn run(plan: &SubscribePlan) -> (Value, bool) {
             );
         }
     };
-    let auth = AuthConfig::Key {
-        key: plan.key.clone(),
-        use_tokens: false,
-        token_ttl_ms: None,
-    };
-    let (client, mut events) = Realtime::connect(ClientOptions::new(endpoint, auth));
+    let (client, mut events) = Realtime::connect(client_options(plan, endpoint));
 
-    let mut progress = Progress {
-        started,
-        connect_ms: None,
-        attach_ms: None,
-        attached: HashSet::new(),
-        settled: 0,
-        attach_started: None,
-        phase_start: None,
-        cpu_phase_start: cpu_start,
-    };
+    let mut progress = Progress::new(started, cpu_start);
     let mut completed = false;
     loop {
         let event = match tokio::time::timeout_at(deadline, events.recv()).await {
@@ -315,13 +334,15 @@ pub async fn run(plan: &SubscribePlan) -> (Value, bool) {
         attached,
         phase_start,
         cpu_phase_start,
+        rest_at_phase,
         ..
     } = progress;
     let phase = phase_start.map(|at| at.elapsed()).unwrap_or_default();
     let cpu_phase = cpu_time().saturating_sub(cpu_phase_start);
     let connections = client.connection_count();
+    let rest_requests = client.rest_requests() - rest_at_phase.unwrap_or(0);
     client.close().await;
-    let result = report(
+    let mut result = report(
         &tally,
         plan,
         attached.len(),
@@ -332,7 +353,29 @@ pub async fn run(plan: &SubscribePlan) -> (Value, bool) {
         cpu_phase,
         cpu_time(),
     );
+    if plan.transport == TransportChoice::Poll {
+        add_rest_figures(&mut result, rest_requests, phase);
+    }
     (result, completed)
+}
+
+fn client_options(plan: &SubscribePlan, endpoint: Url) -> ClientOptions {
+    let auth = AuthConfig::Key {
+        key: plan.key.clone(),
+        use_tokens: false,
+        token_ttl_ms: None,
+    };
+    let mut options = ClientOptions::new(endpoint, auth);
+    options.transport = plan.transport;
+    options
+}
+
+/// What the polling transport asked of the service during the measured phase.
+fn add_rest_figures(result: &mut Value, rest_requests: u64, phase: Duration) {
+    let seconds = phase.as_secs_f64();
+    result["transport"] = json!("poll");
+    result["rest_requests"] = json!(rest_requests);
+    result["rest_per_sec"] = json!((seconds > 0.0).then(|| round3(rest_requests as f64 / seconds)));
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -126,6 +126,10 @@ pub enum BenchMode {
         /// Key to connect with (default: the hub's development key).
         #[arg(long = "bench-key", default_value = DEVELOPMENT_KEY)]
         bench_key: String,
+        /// websocket, or poll to measure the polling transport (adds `rest_requests` and
+        /// `rest_per_sec` to the line).
+        #[arg(long, default_value = "websocket", value_name = "websocket|poll")]
+        transport: crate::realtime::TransportChoice,
     },
     /// Publish `message:user` events at a steady rate over conversation:0..N-1, then
     /// `bench:end` on every channel.
@@ -243,12 +247,14 @@ async fn run_bench(mode: BenchMode) -> Result<(), CliError> {
             channels,
             timeout_secs,
             bench_key,
+            transport,
         } => {
             let plan = bench::subscribe::SubscribePlan {
                 port,
                 key: parse_key(&bench_key)?,
                 channels,
                 timeout: Duration::from_secs(timeout_secs),
+                transport,
             };
             let (line, completed) = bench::subscribe::run(&plan).await;
             println!("{line}");

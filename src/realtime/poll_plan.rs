@@ -86,11 +86,13 @@ impl PollPlan {
         }
     }
 
-    /// A channel to poll, due at once.
+    /// A channel to poll: its messages due at once, its presence after the messages of
+    /// the channels added with it.
     pub fn add(&mut self, channel: &str, now: Instant) {
+        let presence_after = self.timing.active;
         self.channels.entry(channel.to_owned()).or_insert(Entry {
             messages: Due::now(now),
-            presence: Due::now(now),
+            presence: Due::now(now + presence_after),
             last_message: None,
         });
     }

@@ -152,6 +152,19 @@ mod tests {
     }
 
     #[test]
+    fn polling_is_said_with_its_reason_and_stands_out() {
+        let mut state = with(&[(ConnectionStatus::Disconnected, 2)]);
+        if let Some(connection) = state.connections.get_mut(&0) {
+            connection.polling = Some("WebSocket refused 3 times in a row".to_owned());
+        }
+        let (words, healthy) = connection_words(&state);
+        assert_eq!(words, "polling — WebSocket refused 3 times in a row");
+        assert!(!healthy);
+        let banner = super::banner(&state).unwrap_or_default();
+        assert!(banner.contains("replies are sent"), "{banner}");
+    }
+
+    #[test]
     fn the_worst_connection_is_said_in_words() {
         let connected = with(&[(ConnectionStatus::Connected, 0)]);
         assert_eq!(connection_words(&connected), ("connected".to_owned(), true));

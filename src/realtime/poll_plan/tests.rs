@@ -85,14 +85,23 @@ fn the_focused_conversation_is_polled_every_second_and_at_once_when_focused() {
 }
 
 #[test]
-fn a_request_in_flight_is_not_asked_again() {
+fn a_request_in_flight_is_not_asked_again_and_presence_follows_the_first_reads() {
     let start = Instant::now();
     let mut plan = plan_with(1, start);
-    let first = plan.take_due(start);
-    assert_eq!(first.len(), 2, "messages and presence");
+    let channel = "conversation:0".to_owned();
+    assert_eq!(
+        plan.take_due(start),
+        [(channel.clone(), PollKind::Messages)],
+        "messages first"
+    );
     let later = start + Duration::from_secs(60);
-    assert!(plan.take_due(later).is_empty(), "still waiting for answers");
-    plan.done("conversation:0", PollKind::Messages, later, 0);
+    assert_eq!(
+        plan.take_due(later),
+        [(channel.clone(), PollKind::Presence)],
+        "presence once its turn comes; the messages are still in flight"
+    );
+    assert!(plan.take_due(later).is_empty(), "both in flight");
+    plan.done(&channel, PollKind::Messages, later, 0);
     assert!(
         plan.take_due(later).is_empty(),
         "next due after its interval"

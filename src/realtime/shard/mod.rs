@@ -10,8 +10,8 @@
 //! Parts: `timers` (the task's deadlines), `lifecycle` (connecting, token renewal),
 //! `inbound` (frames from the server), `ack` (which publishes an ACK answers), `channels`
 //! (per-channel state and gap fill), `outbound` (requests, publishing, resending),
-//! `socket` (opening the WebSocket) and `polling` (REST history while WebSocket is not
-//! used).
+//! `socket` (opening the WebSocket), `polling` (REST history while WebSocket is not used)
+//! and `rest_publish` (publishing over REST meanwhile).
 
 mod ack;
 mod channels;
@@ -19,6 +19,7 @@ mod inbound;
 mod lifecycle;
 mod outbound;
 mod polling;
+mod rest_publish;
 mod socket;
 #[cfg(test)]
 mod testing;
@@ -43,7 +44,8 @@ use crate::realtime::types::{
 };
 use crate::rest::{Credential, RestClient, RestError};
 
-use polling::{PollOutcome, PollQuery, PollSlot, Polling, RestPublish};
+use polling::{PollOutcome, PollQuery, PollSlot, Polling};
+use rest_publish::RestPublish;
 use socket::{Socket, next_frame};
 use timers::Timers;
 

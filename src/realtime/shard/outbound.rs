@@ -40,7 +40,7 @@ impl Shard {
                             fills: 0,
                             entered,
                             waiters: Vec::new(),
-                            poll: PollSlot::default(),
+                            poll: PollSlot::new(),
                         },
                     );
                 }

@@ -1,34 +1,33 @@
 //! The polling transport: the channels' messages from REST history and their presence from
 //! REST presence, on the plan's intervals, while WebSocket is not used (`--transport poll`,
-//! or `auto` after three upgrade failures in a row). Publishing goes over REST, in order,
-//! with the ids the outbox chose, so a publish sent twice across a switch lands once.
+//! or `auto` after three upgrade failures in a row). Publishing goes over REST meanwhile
+//! (`rest_publish`).
 //!
 //! Exactly once and in order: each channel's cursor is the newest message time seen
 //! (the channel machine's, shared with the gap fill). A poll reads back to a little before
-//! it, oldest first, and delivers only ids not yet seen. The first poll of a channel with no
-//! cursor only learns what is already there. When WebSocket is back, the channel's next
-//! ATTACHED fills the gap from the same cursor, so nothing between the last poll and the
-//! attachment is lost, and nothing polled is delivered again.
+//! it, oldest first, and delivers only ids not yet seen. A channel without a cursor starts
+//! from when it was attached, on the service's clock (`GET /time` once per spell, then the
+//! client's monotonic clock), so what is published between the attach and its first poll is
+//! delivered too, whatever the client's own clock says. When WebSocket is back, the
+//! channel's next ATTACHED fills the gap from the same cursor, so nothing between the last
+//! poll and the attachment is lost, and nothing polled is delivered again.
 
 use std::time::Duration;
 
-use tokio::sync::mpsc;
 use tracing::{debug, info};
 
 use crate::protocol::{ErrorInfo, Message, PresenceMessage};
 use crate::realtime::poll_plan::{PollKind, PollPlan};
 use crate::realtime::transport::{Transport, TransportChoice};
-use crate::realtime::types::{ClientError, InboundMessage, NetEvent, PublishAck};
+use crate::realtime::types::{ClientError, InboundMessage, NetEvent};
 use crate::rest::{HistoryQuery, RestClient, RestError};
 
 use super::timers::Timer;
-use super::{Internal, PendingReply, Reply, Shard};
+use super::{Internal, Shard};
 
 /// How far before the cursor a poll reads: timestamps of messages published at nearly the
 /// same moment need not follow their order, and ids make the overlap harmless.
 const CURSOR_OVERLAP_MS: i64 = 2_000;
-/// What a channel's first poll reads to learn what is already there.
-const BASELINE_LIMIT: usize = 100;
 /// Upgrade failures in a row before `auto` polls.
 pub(super) const UPGRADE_FAILURES_BEFORE_POLLING: u32 = 3;
 
@@ -36,34 +35,51 @@ pub(super) struct Polling {
     pub plan: PollPlan,
     /// Results of an earlier polling spell are dropped (the gap fill covers them).
     pub spell: u64,
+    /// The service's clock minus this client's, once measured.
+    pub clock_offset_ms: Option<i64>,
 }
 
 /// What a channel's poll was asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum PollQuery {
-    /// No cursor yet: what is already there is seen, not delivered.
-    Baseline,
-    /// Everything: the channel was empty at its baseline.
-    Everything,
+    /// No cursor yet: from the attachment, `attached_ms_ago` on this client's monotonic
+    /// clock, placed on the service's clock with the offset (measured first when unknown).
+    FromAttach {
+        attached_ms_ago: i64,
+        clock_offset_ms: Option<i64>,
+    },
+    /// From the cursor (the service's clock).
     Since(i64),
     Presence,
 }
 
 pub(super) enum PollOutcome {
-    Messages(Result<Vec<Message>, RestError>),
+    Messages {
+        result: Result<Vec<Message>, RestError>,
+        /// Where the read started, on the service's clock: the cursor when nothing came.
+        started_ms: Option<i64>,
+        /// The clock offset, when this poll measured it.
+        clock_offset_ms: Option<i64>,
+    },
     Presence(Result<Vec<PresenceMessage>, RestError>),
 }
 
-/// A publish waiting its turn on the REST publisher.
-pub(super) type RestPublish = (String, Vec<Message>, Reply<PublishAck>);
-
 /// Per channel, what polling knows beyond the channel machine.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct PollSlot {
-    /// The baseline found the channel empty: every message is new.
-    pub empty_at_baseline: bool,
+    /// When the application asked for the channel: a first poll starts there.
+    pub attached_at: std::time::Instant,
     /// A poll answered in this spell (the channel counts as attached).
     pub answered: bool,
+}
+
+impl PollSlot {
+    pub fn new() -> Self {
+        Self {
+            attached_at: std::time::Instant::now(),
+            answered: false,
+        }
+    }
 }
 
 impl Shard {
@@ -86,11 +102,12 @@ impl Shard {
         plan.focus(self.focused.as_deref(), now);
         self.poll_spell += 1;
         for slot in self.channels.values_mut() {
-            slot.poll = PollSlot::default();
+            slot.poll.answered = false;
         }
         self.polling = Some(Polling {
             plan,
             spell: self.poll_spell,
+            clock_offset_ms: None,
         });
         self.emit(NetEvent::Transport {
             shard: self.index,
@@ -155,7 +172,7 @@ impl Shard {
         let spell = polling.spell;
         let due = polling.plan.take_due(now);
         for (channel, kind) in due {
-            let Some(query) = self.poll_query(&channel, kind) else {
+            let Some(query) = self.poll_query(&channel, kind, now) else {
                 if let Some(polling) = &mut self.polling {
                     polling.plan.remove(&channel);
                 }
@@ -176,17 +193,27 @@ impl Shard {
         self.arm_poll();
     }
 
-    fn poll_query(&self, channel: &str, kind: PollKind) -> Option<PollQuery> {
+    fn poll_query(
+        &self,
+        channel: &str,
+        kind: PollKind,
+        now: std::time::Instant,
+    ) -> Option<PollQuery> {
         let slot = self.channels.get(channel)?;
         if !slot.machine.wants_delivery() {
             return None;
         }
         Some(match kind {
             PollKind::Presence => PollQuery::Presence,
-            PollKind::Messages if slot.poll.empty_at_baseline => PollQuery::Everything,
             PollKind::Messages => match slot.machine.last_message_ms() {
                 Some(ms) => PollQuery::Since(ms),
-                None => PollQuery::Baseline,
+                None => PollQuery::FromAttach {
+                    attached_ms_ago: i64::try_from(
+                        now.duration_since(slot.poll.attached_at).as_millis(),
+                    )
+                    .unwrap_or(i64::MAX),
+                    clock_offset_ms: self.polling.as_ref().and_then(|p| p.clock_offset_ms),
+                },
             },
         })
     }
@@ -211,15 +238,24 @@ impl Shard {
             _ => PollKind::Messages,
         };
         let result = match outcome {
-            PollOutcome::Messages(Ok(messages)) => {
-                let delivered = self.take_polled(channel, query, messages).await;
-                Ok(delivered)
+            PollOutcome::Messages {
+                result: Ok(messages),
+                started_ms,
+                clock_offset_ms,
+            } => {
+                if clock_offset_ms.is_some() {
+                    polling.clock_offset_ms = polling.clock_offset_ms.or(clock_offset_ms);
+                }
+                Ok(self.take_polled(channel, started_ms, messages).await)
             }
             PollOutcome::Presence(Ok(members)) => {
                 self.presence_polled(channel, members).await;
                 Ok(0)
             }
-            PollOutcome::Messages(Err(error)) | PollOutcome::Presence(Err(error)) => Err(error),
+            PollOutcome::Messages {
+                result: Err(error), ..
+            }
+            | PollOutcome::Presence(Err(error)) => Err(error),
         };
         let Some(polling) = &mut self.polling else {
             return;
@@ -275,11 +311,12 @@ impl Shard {
         }
     }
 
-    /// Delivers the messages not seen yet, oldest first; returns how many.
+    /// Delivers the messages not seen yet, oldest first; returns how many. A first read
+    /// that brought nothing leaves its start as the cursor.
     async fn take_polled(
         &mut self,
         channel: &str,
-        query: PollQuery,
+        started_ms: Option<i64>,
         mut messages: Vec<Message>,
     ) -> usize {
         let Some(slot) = self.channels.get_mut(channel) else {
@@ -287,17 +324,10 @@ impl Shard {
         };
         // History reads backwards: oldest first from here.
         messages.reverse();
-        if query == PollQuery::Baseline {
-            for message in &messages {
-                if let Some(id) = &message.id {
-                    slot.recent.insert(id);
-                }
-                slot.machine.record_message_time(message.timestamp);
-            }
-            slot.poll.empty_at_baseline = messages.is_empty();
-            return 0;
-        }
         let cursor = slot.machine.last_message_ms();
+        if cursor.is_none() {
+            slot.machine.record_message_time(started_ms);
+        }
         let mut delivered = Vec::new();
         for message in messages {
             let fresh = match message.id.as_deref() {
@@ -309,7 +339,6 @@ impl Shard {
                 continue;
             }
             slot.machine.record_message_time(message.timestamp);
-            slot.poll.empty_at_baseline = false;
             let inbound = InboundMessage::from_wire(message, false);
             match &mut slot.held {
                 Some(held) => held.push(inbound),
@@ -342,47 +371,6 @@ impl Shard {
         }
     }
 
-    /// A publish while polling goes over REST, after those before it.
-    pub(super) fn publish_over_rest(
-        &mut self,
-        channel: String,
-        messages: Vec<Message>,
-        reply: Reply<PublishAck>,
-    ) {
-        let publisher = self.rest_publisher.get_or_insert_with(|| {
-            let (sender, receiver) = mpsc::unbounded_channel();
-            tokio::spawn(publish_in_order(self.rest.clone(), receiver));
-            sender
-        });
-        if let Err(mpsc::error::SendError((_, _, reply))) =
-            publisher.send((channel, messages, reply))
-        {
-            let _ = reply.send(Err(ClientError::Closed));
-        }
-    }
-
-    /// Publishes queued for a connection, or sent on one that was lost before its ACK,
-    /// go over REST with the same ids (the server keeps the first of each id).
-    fn publish_waiting_over_rest(&mut self) {
-        let waiting: Vec<_> = self
-            .in_flight
-            .drain(..)
-            .map(|(_, pending)| pending)
-            .chain(self.queued.drain(..))
-            .collect();
-        for pending in waiting {
-            match pending.reply {
-                PendingReply::Publish(reply) => {
-                    let channel = pending.frame.channel.clone().unwrap_or_default();
-                    let messages = pending.frame.messages.clone().unwrap_or_default();
-                    self.publish_over_rest(channel, messages, reply);
-                }
-                // Presence needs a realtime connection: it waits for one.
-                PendingReply::Presence(_) => self.queued.push_back(pending),
-            }
-        }
-    }
-
     /// Presence cannot be entered over REST: refused at once when no WebSocket will come.
     pub(super) fn presence_refused_while_polling(&self) -> Option<ClientError> {
         (self.is_polling() && self.options.transport == TransportChoice::Poll).then(|| {
@@ -396,67 +384,49 @@ impl Shard {
 }
 
 async fn run_poll(rest: &RestClient, channel: &str, query: PollQuery) -> PollOutcome {
-    let since = match query {
+    let (since, measured) = match query {
         PollQuery::Presence => return PollOutcome::Presence(rest.presence(channel).await),
-        PollQuery::Baseline => {
-            let query = HistoryQuery {
-                limit: Some(BASELINE_LIMIT),
-                ..HistoryQuery::default()
+        PollQuery::Since(ms) => (ms, None),
+        PollQuery::FromAttach {
+            attached_ms_ago,
+            clock_offset_ms,
+        } => {
+            let (offset, measured) = match clock_offset_ms {
+                Some(offset) => (offset, None),
+                None => match rest.time().await {
+                    Ok(service_now) => {
+                        let offset = service_now - crate::clock::now_ms();
+                        (offset, Some(offset))
+                    }
+                    Err(error) => {
+                        return PollOutcome::Messages {
+                            result: Err(error),
+                            started_ms: None,
+                            clock_offset_ms: None,
+                        };
+                    }
+                },
             };
-            let page = rest.history(channel, &query).await.map(|page| page.items);
-            return PollOutcome::Messages(page);
+            let attached = crate::clock::now_ms() + offset - attached_ms_ago;
+            (attached, measured)
         }
-        PollQuery::Everything => None,
-        PollQuery::Since(ms) => Some(ms.saturating_sub(CURSOR_OVERLAP_MS)),
     };
-    let query = HistoryQuery {
+    let start_ms = since.saturating_sub(CURSOR_OVERLAP_MS);
+    let history = HistoryQuery {
         limit: Some(1000),
         forwards: false,
-        start_ms: since,
+        start_ms: Some(start_ms),
         end_ms: None,
         until_serial: None,
     };
-    let messages = match rest.history(channel, &query).await {
+    let result = match rest.history(channel, &history).await {
         Ok(page) => rest.all_pages(page).await,
         Err(error) => Err(error),
     };
-    PollOutcome::Messages(messages)
-}
-
-async fn publish_in_order(rest: RestClient, mut waiting: mpsc::UnboundedReceiver<RestPublish>) {
-    while let Some((channel, messages, reply)) = waiting.recv().await {
-        let count = messages.len();
-        let outcome = rest
-            .publish(&channel, &messages)
-            .await
-            .map(|receipt| PublishAck {
-                serials: if receipt.serials.len() == count {
-                    receipt.serials
-                } else {
-                    vec![None; count]
-                },
-            })
-            .map_err(publish_failure);
-        let _ = reply.send(outcome);
-    }
-}
-
-/// A refusal stays a refusal; a network failure is a connection failure, so the outbox
-/// sends it again later with the same id.
-fn publish_failure(error: RestError) -> ClientError {
-    match error {
-        RestError::Ably(info) if info.status_code < 500 => ClientError::Refused(info),
-        RestError::Ably(info) => ClientError::Refused(ErrorInfo::new(
-            80000,
-            info.status_code,
-            format!("The service failed the publish: {info}"),
-        )),
-        RestError::Network(reason) => ClientError::Refused(ErrorInfo::new(
-            80003,
-            0,
-            format!("Unable to publish over REST: {reason}"),
-        )),
-        other => ClientError::Rest(other.to_string()),
+    PollOutcome::Messages {
+        result,
+        started_ms: Some(start_ms),
+        clock_offset_ms: measured,
     }
 }
 

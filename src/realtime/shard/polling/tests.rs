@@ -23,8 +23,27 @@ fn message(id: Option<&str>, timestamp: i64) -> Message {
 /// History answers newest first.
 fn newest_first(mut messages: Vec<Message>) -> PollOutcome {
     messages.reverse();
-    PollOutcome::Messages(Ok(messages))
+    PollOutcome::Messages {
+        result: Ok(messages),
+        started_ms: None,
+        clock_offset_ms: None,
+    }
 }
+
+/// A first read, from the attachment at `started_ms` on the service's clock.
+fn first_read(started_ms: i64, mut messages: Vec<Message>) -> PollOutcome {
+    messages.reverse();
+    PollOutcome::Messages {
+        result: Ok(messages),
+        started_ms: Some(started_ms),
+        clock_offset_ms: Some(42),
+    }
+}
+
+const FROM_ATTACH: PollQuery = PollQuery::FromAttach {
+    attached_ms_ago: 0,
+    clock_offset_ms: None,
+};
 
 fn transports(events: &[NetEvent]) -> Vec<Transport> {
     events
@@ -47,10 +66,10 @@ async fn polling_with_one_message() -> Harness {
     harness.shard.start_polling("chosen".to_owned()).await;
     harness.attach(CHANNEL).await;
     let spell = harness.shard.poll_spell;
-    let baseline = newest_first(vec![message(Some("m1"), 1_000)]);
+    let first = first_read(500, vec![message(Some("m1"), 1_000)]);
     harness
         .shard
-        .polled(CHANNEL, spell, PollQuery::Baseline, baseline)
+        .polled(CHANNEL, spell, FROM_ATTACH, first)
         .await;
     harness
 }
@@ -121,14 +140,20 @@ async fn a_connection_resets_the_count_of_refusals() {
 }
 
 #[tokio::test]
-async fn the_first_poll_learns_what_is_there_and_later_polls_deliver_only_what_is_new_in_order() {
+async fn the_first_poll_delivers_what_came_since_the_attach_and_later_ones_only_what_is_new() {
     let mut harness = polling_with_one_message().await;
     let events = harness.events();
-    assert!(
-        events
-            .iter()
-            .all(|event| !matches!(event, NetEvent::Message { .. })),
-        "what was there before is not delivered"
+    let delivered: Vec<&str> = events
+        .iter()
+        .filter_map(|event| match event {
+            NetEvent::Message { message, .. } => Some(message.id.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        delivered,
+        ["m1"],
+        "published after the attach, before the first poll"
     );
     assert!(events.iter().any(|event| matches!(
         event,
@@ -218,12 +243,7 @@ async fn a_caller_waiting_for_the_channel_is_answered_by_its_first_poll() {
     let spell = harness.shard.poll_spell;
     harness
         .shard
-        .polled(
-            CHANNEL,
-            spell,
-            PollQuery::Baseline,
-            newest_first(Vec::new()),
-        )
+        .polled(CHANNEL, spell, FROM_ATTACH, first_read(700, Vec::new()))
         .await;
     assert_eq!(waiting.await.expect("answered"), Ok(()));
     // Asked again later, it is answered at once.
@@ -239,38 +259,43 @@ async fn a_caller_waiting_for_the_channel_is_answered_by_its_first_poll() {
 }
 
 #[tokio::test]
-async fn an_empty_channel_at_its_baseline_has_every_later_message_delivered() {
+async fn a_first_read_that_brings_nothing_leaves_its_start_as_the_cursor() {
     let mut harness = Harness::with_transport(TransportChoice::Poll);
     harness.shard.start_polling("chosen".to_owned()).await;
     harness.attach(CHANNEL).await;
+    let now = std::time::Instant::now();
+    let kind = crate::realtime::poll_plan::PollKind::Messages;
+    match harness.shard.poll_query(CHANNEL, kind, now) {
+        Some(PollQuery::FromAttach {
+            clock_offset_ms: None,
+            ..
+        }) => {}
+        other => panic!("a first read measures the clock: {other:?}"),
+    }
     let spell = harness.shard.poll_spell;
     harness
         .shard
-        .polled(
-            CHANNEL,
-            spell,
-            PollQuery::Baseline,
-            newest_first(Vec::new()),
-        )
+        .polled(CHANNEL, spell, FROM_ATTACH, first_read(700, Vec::new()))
         .await;
-    let query = harness
-        .shard
-        .poll_query(CHANNEL, crate::realtime::poll_plan::PollKind::Messages);
     assert_eq!(
-        query,
-        Some(PollQuery::Everything),
-        "no client clock involved"
+        harness.shard.poll_query(CHANNEL, kind, now),
+        Some(PollQuery::Since(700)),
+        "from the attachment on the service's clock, not the client's"
     );
-    let answer = newest_first(vec![message(Some("a"), 10), message(Some("b"), 20)]);
+    harness.attach("conversation:2").await;
+    match harness.shard.poll_query("conversation:2", kind, now) {
+        Some(PollQuery::FromAttach {
+            clock_offset_ms: Some(42),
+            ..
+        }) => {}
+        other => panic!("the offset is measured once per spell: {other:?}"),
+    }
+    let answer = newest_first(vec![message(Some("a"), 710), message(Some("b"), 720)]);
     harness
         .shard
-        .polled(CHANNEL, spell, PollQuery::Everything, answer)
+        .polled(CHANNEL, spell, PollQuery::Since(700), answer)
         .await;
     assert_eq!(harness.message_ids(), ["a", "b"]);
-    let query = harness
-        .shard
-        .poll_query(CHANNEL, crate::realtime::poll_plan::PollKind::Messages);
-    assert_eq!(query, Some(PollQuery::Since(20)));
 }
 
 #[tokio::test]
@@ -283,10 +308,10 @@ async fn websocket_back_stops_polling_and_the_attach_fills_the_gap_from_the_last
     assert!(harness.shard.is_polling());
     harness.attach(CHANNEL).await;
     let spell = harness.shard.poll_spell;
-    let baseline = newest_first(vec![message(Some("m1"), 1_000)]);
+    let first = first_read(500, vec![message(Some("m1"), 1_000)]);
     harness
         .shard
-        .polled(CHANNEL, spell, PollQuery::Baseline, baseline)
+        .polled(CHANNEL, spell, FROM_ATTACH, first)
         .await;
     harness.events();
     harness.shard.connection(Input::RetryDue).await;
