@@ -174,7 +174,7 @@ pub(crate) fn choose_transport(
     config: Option<&str>,
 ) -> Result<(TransportChoice, String), ConnectError> {
     if let Some(choice) = flag {
-        return Ok((choice, "--transport poll".to_owned()));
+        return Ok((choice, "chosen with --transport poll".to_owned()));
     }
     if realtime_disabled {
         return Ok((
@@ -186,7 +186,10 @@ pub(crate) fn choose_transport(
         Some(text) => text.parse().map_err(ConnectError::Transport)?,
         None => TransportChoice::default(),
     };
-    Ok((choice, "[connection] transport = \"poll\"".to_owned()))
+    Ok((
+        choice,
+        "chosen in the config ([connection] transport)".to_owned(),
+    ))
 }
 
 #[cfg(test)]

@@ -319,3 +319,25 @@ fn rtn19b_a_channel_still_detaching_at_reconnect_asks_again() {
     machine.handle(ChannelInput::Detached { error: None });
     assert_eq!(machine.state(), ChannelState::Detached);
 }
+
+#[test]
+fn a_polled_channel_fills_the_gap_from_its_last_polled_message_on_its_next_attached() {
+    let mut machine = ChannelMachine::new(AttachOptions::default());
+    machine.handle(ChannelInput::Attach);
+    machine.record_message_time(Some(4_000));
+    machine.record_polled();
+    machine.handle(ChannelInput::ConnectionConnected);
+    // Resumed or not: polling is not what the server's continuity covers.
+    let effects = machine.handle(attached(flags::RESUMED, "s-1"));
+    assert!(effects.contains(&ChannelEffect::FillGap {
+        since_ms: Some(4_000),
+        until_serial: Some("s-1".into()),
+    }));
+    let again = machine.handle(attached(flags::RESUMED, "s-2"));
+    assert!(
+        !again
+            .iter()
+            .any(|e| matches!(e, ChannelEffect::FillGap { .. })),
+        "once: continuity holds from there"
+    );
+}

@@ -28,6 +28,8 @@ use super::{Internal, Shard};
 /// How far before the cursor a poll reads: timestamps of messages published at nearly the
 /// same moment need not follow their order, and ids make the overlap harmless.
 const CURSOR_OVERLAP_MS: i64 = 2_000;
+/// How far past the service's clock a message time may move a channel's cursor.
+const MAX_CLOCK_AHEAD_MS: i64 = 60_000;
 /// Upgrade failures in a row before `auto` polls.
 pub(super) const UPGRADE_FAILURES_BEFORE_POLLING: u32 = 3;
 
@@ -319,9 +321,15 @@ impl Shard {
         started_ms: Option<i64>,
         mut messages: Vec<Message>,
     ) -> usize {
+        let offset = self.polling.as_ref().and_then(|p| p.clock_offset_ms);
         let Some(slot) = self.channels.get_mut(channel) else {
             return 0;
         };
+        // A time far ahead of the service's clock would stop the channel's later reads: it
+        // is delivered, but the cursor does not follow it.
+        let latest_plausible = crate::clock::now_ms()
+            .saturating_add(offset.unwrap_or(0))
+            .saturating_add(MAX_CLOCK_AHEAD_MS);
         // History reads backwards: oldest first from here.
         messages.reverse();
         let cursor = slot.machine.last_message_ms();
@@ -338,7 +346,8 @@ impl Shard {
             if !fresh {
                 continue;
             }
-            slot.machine.record_message_time(message.timestamp);
+            slot.machine
+                .record_message_time(message.timestamp.filter(|at| *at <= latest_plausible));
             let inbound = InboundMessage::from_wire(message, false);
             match &mut slot.held {
                 Some(held) => held.push(inbound),
@@ -395,7 +404,7 @@ async fn run_poll(rest: &RestClient, channel: &str, query: PollQuery) -> PollOut
                 Some(offset) => (offset, None),
                 None => match rest.time().await {
                     Ok(service_now) => {
-                        let offset = service_now - crate::clock::now_ms();
+                        let offset = service_now.saturating_sub(crate::clock::now_ms());
                         (offset, Some(offset))
                     }
                     Err(error) => {
@@ -407,7 +416,9 @@ async fn run_poll(rest: &RestClient, channel: &str, query: PollQuery) -> PollOut
                     }
                 },
             };
-            let attached = crate::clock::now_ms() + offset - attached_ms_ago;
+            let attached = crate::clock::now_ms()
+                .saturating_add(offset)
+                .saturating_sub(attached_ms_ago);
             (attached, measured)
         }
     };

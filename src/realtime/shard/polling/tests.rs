@@ -372,3 +372,22 @@ async fn presence_is_refused_at_once_when_polling_was_chosen() {
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_message_time_far_in_the_future_is_delivered_but_does_not_stop_later_reads() {
+    let mut harness = polling_with_one_message().await;
+    harness.events();
+    let spell = harness.shard.poll_spell;
+    let hostile = newest_first(vec![message(Some("far"), i64::MAX)]);
+    harness
+        .shard
+        .polled(CHANNEL, spell, PollQuery::Since(1_000), hostile)
+        .await;
+    assert_eq!(harness.message_ids(), ["far"]);
+    let slot = &harness.shard.channels[CHANNEL];
+    assert_eq!(
+        slot.machine.last_message_ms(),
+        Some(1_000),
+        "the cursor stays"
+    );
+}
