@@ -14,6 +14,7 @@ mod codec;
 pub mod data;
 pub mod events;
 mod message;
+pub mod msgpack;
 pub mod names;
 
 pub use action::{PresenceAction, ProtocolAction, flags};
