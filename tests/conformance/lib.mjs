@@ -2,8 +2,9 @@
 //
 // The suite drives a running `brokerdash hub` with the official ably-js SDK. It is started by
 // tests/ably_conformance.rs, which passes the hub's port and API key in the environment:
-//   HUB_PORT  the hub's port on 127.0.0.1
-//   HUB_KEY   an API key `appId.keyId:secret` with full capability
+//   HUB_PORT      the hub's port on 127.0.0.1
+//   HUB_KEY       an API key `appId.keyId:secret` with full capability
+//   HUB_PROTOCOL  `json` or `msgpack`: the protocol every client of the run speaks
 // Every test file runs in its own process against the same hub, so channel names carry a
 // random run id and never collide with another file's or an earlier run's.
 
@@ -11,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import Ably from 'ably';
 
-const { HUB_PORT, HUB_KEY } = process.env;
+const { HUB_PORT, HUB_KEY, HUB_PROTOCOL = 'json' } = process.env;
 if (!HUB_PORT || !HUB_KEY) {
   throw new Error(
     'HUB_PORT and HUB_KEY must be set (run through `cargo test --test ably_conformance`)',
@@ -21,6 +22,11 @@ if (!HUB_PORT || !HUB_KEY) {
 const hubPort = Number(HUB_PORT);
 export const hubKey = HUB_KEY;
 const hubOrigin = `http://127.0.0.1:${hubPort}`;
+/** The run's protocol: `useBinaryProtocol` is true for msgpack. */
+export const protocol = HUB_PROTOCOL;
+if (!['json', 'msgpack'].includes(protocol)) {
+  throw new Error(`HUB_PROTOCOL must be json or msgpack, not ${protocol}`);
+}
 
 /** Longest any single wait may take before the test fails with a message. */
 export const WAIT_MS = 10_000;
@@ -35,16 +41,25 @@ export function channelName(label) {
 }
 
 /**
- * Client options that point ably-js at the hub (ably-protocol.md, Appendix A). The hub speaks
- * JSON only, so the binary protocol is switched off. Without any auth option the hub's key is
- * used.
+ * Client options that point ably-js at the hub, speaking the run's protocol. Without any auth
+ * option the hub's key is used.
  */
 export function clientOptions(extra = {}) {
-  const base = { endpoint: '127.0.0.1', port: hubPort, tls: false, useBinaryProtocol: false };
+  const base = {
+    endpoint: '127.0.0.1',
+    port: hubPort,
+    tls: false,
+    useBinaryProtocol: protocol === 'msgpack',
+  };
   const hasAuth = ['key', 'token', 'tokenDetails', 'authUrl', 'authCallback'].some(
     (option) => option in extra,
   );
   return { ...base, ...(hasAuth ? {} : { key: hubKey }), ...extra };
+}
+
+/** Where the hub is and its key, and nothing else. */
+function hubOnly() {
+  return { key: hubKey, endpoint: '127.0.0.1', port: hubPort, tls: false };
 }
 
 /**
@@ -75,6 +90,20 @@ export class Clients {
 
   rest(extra = {}) {
     return new Ably.Rest(clientOptions(extra));
+  }
+
+  /**
+   * A realtime client with ably-js's own defaults (msgpack in Node), given only where the hub
+   * is and its key: what the web app's code does.
+   */
+  realtimeWithDefaults() {
+    const client = new Ably.Realtime(hubOnly());
+    this.#realtime.push(client);
+    return client;
+  }
+
+  restWithDefaults() {
+    return new Ably.Rest(hubOnly());
   }
 
   close() {

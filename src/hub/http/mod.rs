@@ -23,6 +23,7 @@ use crate::protocol::ErrorInfo;
 
 mod channels;
 mod faults;
+mod msgpack;
 
 use super::clock::now_ms;
 use super::identity::Identity;
@@ -61,6 +62,7 @@ pub(crate) fn router(hub: Arc<HubState>) -> Router {
     }
     router
         .fallback(not_found)
+        .layer(middleware::from_fn(msgpack::msgpack_bodies))
         .layer(middleware::from_fn(cors))
         .with_state(hub)
 }

@@ -3,6 +3,7 @@
 //! Sending happens in `writer`; frames are handled in `handlers`.
 
 mod handlers;
+mod wire;
 mod writer;
 
 pub(crate) use handlers::prepare_messages;
@@ -26,6 +27,7 @@ use super::clock::now_ms;
 use super::identity::Identity;
 use super::outlet::Outlet;
 use super::state::{Connection, HubState, lock};
+use wire::Wire;
 use writer::Ending;
 
 /// Query parameters of the WebSocket upgrade (ably-protocol.md §1.2).
@@ -78,9 +80,10 @@ enum End {
 
 pub(crate) async fn run(hub: Arc<HubState>, socket: WebSocket, params: ConnectParams) {
     let (sink, mut stream) = socket.split();
+    let wire = Wire::of(&params);
     let identity = match authenticate(&hub, &params) {
         Ok(identity) => identity,
-        Err(error) => return refuse(sink, error).await,
+        Err(error) => return refuse(sink, error, wire).await,
     };
     // Never past the state TTL: a client's huge remainPresentFor must not keep its
     // presence members and its connection state for ever.
@@ -101,7 +104,8 @@ pub(crate) async fn run(hub: Arc<HubState>, socket: WebSocket, params: ConnectPa
     // panics included, the guard takes its subscriptions away and ends the connection.
     let mut teardown = Teardown::new(&hub, &connection, &outlet, generation);
     let (end_writer, ending) = oneshot::channel();
-    let mut writer = tokio::spawn(writer::run(hub.clone(), sink, queue, overflow, ending));
+    let writing = writer::Writing::new(queue, overflow, ending, wire);
+    let mut writer = tokio::spawn(writer::run(hub.clone(), sink, writing));
     let mut drops = hub.faults.drop_all.subscribe();
     let mut session = handlers::Session::new(
         hub.clone(),
@@ -131,22 +135,14 @@ pub(crate) async fn run(hub: Arc<HubState>, socket: WebSocket, params: ConnectPa
                 }
             }
             incoming = stream.next() => {
-                if let Some(end) = on_incoming(&hub, &mut session, incoming) {
+                if let Some(end) = on_incoming(&hub, &mut session, incoming, wire) {
                     break end;
                 }
             }
         }
     };
     debug!(connection = %connection.id, ?end, "transport ending");
-    let graceful = matches!(
-        end,
-        End::Closed | End::Failed | End::Shutdown | End::Disconnected
-    );
-    let _ = end_writer.send(if graceful {
-        Ending::Flush
-    } else {
-        Ending::Abort
-    });
+    let _ = end_writer.send(Ending::after(&end));
     // Nothing more is queued for a transport that is flushing its last frames; the reason
     // is known before the wait, in case the task is cancelled during it.
     teardown.unsubscribe();
@@ -159,11 +155,9 @@ pub(crate) async fn run(hub: Arc<HubState>, socket: WebSocket, params: ConnectPa
 
 /// Accepts the upgrade, then refuses in the protocol: ably-js only reports the real
 /// reason this way.
-async fn refuse(mut sink: SplitSink<WebSocket, WsMessage>, error: ErrorInfo) {
+async fn refuse(mut sink: SplitSink<WebSocket, WsMessage>, error: ErrorInfo, wire: Wire) {
     let frame = ProtocolMessage::new(ProtocolAction::Error).with_error(error);
-    let _ = sink
-        .send(WsMessage::Text(encode_frame(&frame).into()))
-        .await;
+    let _ = sink.send(wire.message(frame_text(&frame))).await;
     let _ = sink.send(WsMessage::Close(None)).await;
 }
 
@@ -185,13 +179,17 @@ fn on_incoming(
     hub: &HubState,
     session: &mut handlers::Session,
     incoming: Option<Result<WsMessage, axum::Error>>,
+    wire: Wire,
 ) -> Option<End> {
     let text = match incoming {
         Some(Ok(WsMessage::Text(text))) => text,
-        Some(Ok(WsMessage::Binary(_))) => {
-            session.fatal(ErrorInfo::new(40000, 400, "Binary frames are not supported: this hub speaks JSON (use format=json, useBinaryProtocol: false)"));
-            return Some(End::Failed);
-        }
+        Some(Ok(WsMessage::Binary(bytes))) => match wire.text_of(&bytes) {
+            Ok(text) => text,
+            Err(error) => {
+                session.fatal(error);
+                return Some(End::Failed);
+            }
+        },
         Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => return None,
         Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => return Some(End::Lost),
     };
@@ -262,15 +260,15 @@ pub(super) fn far_future() -> Instant {
 }
 
 fn authenticate(hub: &HubState, params: &ConnectParams) -> Result<Identity, ErrorInfo> {
-    if params
+    if let Some(format) = params
         .format
         .as_deref()
-        .is_some_and(|format| format != "json")
+        .filter(|format| !matches!(*format, "json" | "msgpack"))
     {
         return Err(ErrorInfo::new(
             40000,
             400,
-            "This hub speaks JSON only: set useBinaryProtocol: false (format=json)",
+            format!("Unsupported format {format:?}: json or msgpack"),
         ));
     }
     let identity = match (&params.key, &params.token) {

@@ -16,6 +16,8 @@ use crate::protocol::{ErrorInfo, ProtocolAction, ProtocolMessage, encode_frame};
 
 use super::super::outlet::{Outbound, Overflow};
 use super::super::state::HubState;
+use super::End;
+use super::wire::Wire;
 
 /// How the reader asks the writer to stop.
 pub(crate) enum Ending {
@@ -23,6 +25,20 @@ pub(crate) enum Ending {
     Flush,
     /// Drop the socket at once, as a network failure would.
     Abort,
+}
+
+impl Ending {
+    /// A transport that ends on purpose sends what is queued; a lost one does not.
+    pub fn after(end: &End) -> Self {
+        if matches!(
+            end,
+            End::Closed | End::Failed | End::Shutdown | End::Disconnected
+        ) {
+            Self::Flush
+        } else {
+            Self::Abort
+        }
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -37,13 +53,41 @@ const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 /// reach the socket promptly.
 const FRAMES_PER_FLUSH: usize = 64;
 
+/// What the writer drains, how it is told to stop, and the wire format it writes.
+pub(crate) struct Writing {
+    queue: mpsc::Receiver<Outbound>,
+    overflow: Arc<Overflow>,
+    ending: oneshot::Receiver<Ending>,
+    wire: Wire,
+}
+
+impl Writing {
+    pub fn new(
+        queue: mpsc::Receiver<Outbound>,
+        overflow: Arc<Overflow>,
+        ending: oneshot::Receiver<Ending>,
+        wire: Wire,
+    ) -> Self {
+        Self {
+            queue,
+            overflow,
+            ending,
+            wire,
+        }
+    }
+}
+
 pub(crate) async fn run(
     hub: Arc<HubState>,
     mut sink: SplitSink<WebSocket, WsMessage>,
-    mut queue: mpsc::Receiver<Outbound>,
-    overflow: Arc<Overflow>,
-    mut ending: oneshot::Receiver<Ending>,
+    writing: Writing,
 ) -> WriterEnd {
+    let Writing {
+        mut queue,
+        overflow,
+        mut ending,
+        wire,
+    } = writing;
     let idle = hub.config.max_idle_interval;
     let heartbeat = Utf8Bytes::from(encode_frame(&ProtocolMessage::new(
         ProtocolAction::Heartbeat,
@@ -54,7 +98,7 @@ pub(crate) async fn run(
             biased;
             end = &mut ending => {
                 if matches!(end, Ok(Ending::Flush)) {
-                    flush(&mut sink, &mut queue, Instant::now() + FLUSH_TIMEOUT).await;
+                    flush(&mut sink, &mut queue, Instant::now() + FLUSH_TIMEOUT, wire).await;
                 }
                 return WriterEnd::Finished;
             }
@@ -62,7 +106,7 @@ pub(crate) async fn run(
                 tracing::warn!("a connection read too slowly and is being disconnected (it can resume)");
                 let error = ErrorInfo::new(80003, 400, "Send queue overflowed: the client read too slowly; resume to receive the rest");
                 let frame = ProtocolMessage::new(ProtocolAction::Disconnected).with_error(error);
-                let _ = timeout(FLUSH_TIMEOUT, sink.send(WsMessage::Text(encode_frame(&frame).into()))).await;
+                let _ = timeout(FLUSH_TIMEOUT, sink.send(wire.message(encode_frame(&frame).into()))).await;
                 return WriterEnd::Overflowed;
             }
             next = queue.recv() => match next {
@@ -78,7 +122,7 @@ pub(crate) async fn run(
             }
         }
         // Boxed so that the ending branch can finish it and then use the sink again.
-        let mut write = Box::pin(write_burst(&mut sink, &mut queue, outbound));
+        let mut write = Box::pin(write_burst(&mut sink, &mut queue, outbound, wire));
         let written = tokio::select! {
             biased;
             written = &mut write => written,
@@ -93,7 +137,7 @@ pub(crate) async fn run(
                 }
                 drop(write);
                 if graceful {
-                    flush(&mut sink, &mut queue, deadline).await;
+                    flush(&mut sink, &mut queue, deadline, wire).await;
                 }
                 return WriterEnd::Finished;
             }
@@ -112,12 +156,13 @@ async fn write_burst(
     sink: &mut SplitSink<WebSocket, WsMessage>,
     queue: &mut mpsc::Receiver<Outbound>,
     first: Outbound,
+    wire: Wire,
 ) -> Result<(), axum::Error> {
     let mut written = 0;
     let mut next = Some(first);
     while let Some(outbound) = next {
         for frame in outbound {
-            sink.feed(WsMessage::Text(frame)).await?;
+            sink.feed(wire.message(frame)).await?;
             written += 1;
         }
         next = if written < FRAMES_PER_FLUSH {
@@ -134,11 +179,12 @@ async fn flush(
     sink: &mut SplitSink<WebSocket, WsMessage>,
     queue: &mut mpsc::Receiver<Outbound>,
     deadline: Instant,
+    wire: Wire,
 ) {
     let drained = async {
         while let Ok(outbound) = queue.try_recv() {
             for frame in outbound {
-                if sink.feed(WsMessage::Text(frame)).await.is_err() {
+                if sink.feed(wire.message(frame)).await.is_err() {
                     return;
                 }
             }
