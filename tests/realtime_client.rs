@@ -89,6 +89,64 @@ async fn connects_attaches_publishes_with_ack_and_detaches() {
     hub.stop().await.unwrap();
 }
 
+/// The same round trip in msgpack, Ably's binary protocol, with binary data and presence:
+/// a JSON client on the same channel sees the same things.
+#[tokio::test]
+async fn a_msgpack_client_publishes_receives_and_enters_as_a_json_client_does() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let mut binary_options = basic(&hub.url());
+    binary_options.wire_format = brokerdash::protocol::WireFormat::Msgpack;
+    binary_options.client_id = Some("broker-7".into());
+    let (binary, receiver) = Realtime::connect(binary_options);
+    let mut binary_events = Events::new(receiver);
+    let (json_client, receiver) = Realtime::connect(basic(&hub.url()));
+    let mut json_events = Events::new(receiver);
+    binary_events.connected().await;
+    json_events.connected().await;
+    binary.attach("conversation:1", AttachOptions::default());
+    json_client.attach("conversation:1", AttachOptions::default());
+    binary_events.attached("conversation:1").await;
+    json_events.attached("conversation:1").await;
+
+    let bytes = Message {
+        name: Some("bytes".into()),
+        data: Some(json!("AP8B")),
+        encoding: Some("base64".into()),
+        ..Message::default()
+    };
+    let ack = binary
+        .publish("conversation:1", vec![text("hello", "from msgpack"), bytes])
+        .await
+        .unwrap();
+    assert_eq!(ack.serials.len(), 2);
+    for events in [&mut binary_events, &mut json_events] {
+        let received = events
+            .messages_until("conversation:1", "bytes", PROMPT)
+            .await;
+        let names: Vec<_> = received.iter().filter_map(|m| m.name.as_deref()).collect();
+        assert_eq!(names, ["hello", "bytes"]);
+        assert_eq!(text_of(&received[0]), "from msgpack");
+        assert_eq!(
+            received[1].payload,
+            brokerdash::protocol::data::Payload::Binary(vec![0, 255, 1])
+        );
+    }
+    binary
+        .enter("conversation:1", Some(json!({"name": "Sam"})))
+        .await
+        .unwrap();
+    json_events
+        .wait_for("the msgpack client's enter", PROMPT, |event| {
+            matches!(event, NetEvent::Presence { change, .. }
+                if change.action == PresenceAction::Enter
+                    && change.member.client_id.as_deref() == Some("broker-7"))
+        })
+        .await;
+    binary.close().await;
+    json_client.close().await;
+    hub.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn token_auth_through_the_auth_url_and_a_refused_capability() {
     let hub = common::start_hub(HubConfig::development()).await;

@@ -6,7 +6,8 @@
 //! - `action`: the numeric codes (actions, flags, presence actions), unknown ones kept.
 //! - `message`: ProtocolMessage, Message, PresenceMessage, ErrorInfo, ConnectionDetails.
 //! - `data`: payload `encoding` chains (json, base64, utf-8, cipher) both ways.
-//! - `codec`: frames to and from JSON text with a size limit.
+//! - `codec`: frames to and from JSON text or msgpack with a size limit; `msgpack`: the
+//!   binary protocol as a transcoding of JSON values.
 //! - `names`: channel names, conversation ids and client ids, with their rules.
 
 mod action;
@@ -18,7 +19,10 @@ pub mod msgpack;
 pub mod names;
 
 pub use action::{PresenceAction, ProtocolAction, flags};
-pub use codec::{DEFAULT_MAX_FRAME_BYTES, DecodeError, decode_bytes, decode_frame, encode_frame};
+pub use codec::{
+    DEFAULT_MAX_FRAME_BYTES, DecodeError, WireFormat, decode_bytes, decode_frame,
+    decode_msgpack_frame, encode_frame, encode_msgpack_frame,
+};
 pub use message::{
     AuthDetails, ConnectionDetails, ErrorInfo, Message, PresenceMessage, ProtocolMessage,
     PublishResult,

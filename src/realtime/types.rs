@@ -29,6 +29,8 @@ pub struct ClientOptions {
     pub request_timeout: Duration,
     pub timeouts: Timeouts,
     pub transport: TransportChoice,
+    /// JSON (the default) or msgpack frames on the WebSocket.
+    pub wire_format: crate::protocol::WireFormat,
     /// Why polling was chosen, as the status bar says it (with `TransportChoice::Poll`).
     pub transport_reason: String,
     pub poll: PollTiming,
@@ -45,6 +47,7 @@ impl ClientOptions {
             request_timeout: Duration::from_secs(10),
             timeouts: Timeouts::default(),
             transport: TransportChoice::default(),
+            wire_format: crate::protocol::WireFormat::default(),
             transport_reason: "the polling transport was chosen".to_owned(),
             poll: PollTiming::default(),
         }

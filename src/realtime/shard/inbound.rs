@@ -4,7 +4,10 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use tracing::{debug, warn};
 
-use crate::protocol::{ErrorInfo, ProtocolAction, ProtocolMessage, decode_frame};
+use crate::protocol::{
+    DecodeError, ErrorInfo, ProtocolAction, ProtocolMessage, WireFormat, decode_frame,
+    decode_msgpack_frame,
+};
 use crate::realtime::channel::ChannelInput;
 use crate::realtime::connection::{ConnectionState, Input};
 use crate::realtime::types::{ClientError, InboundMessage, NetEvent, PublishAck};
@@ -56,16 +59,13 @@ impl FrameOrigin {
 impl Shard {
     pub(super) async fn incoming(&mut self, frame: Option<Result<WsMessage, WsError>>) {
         self.last_activity = Instant::now();
-        let text = match frame {
-            Some(Ok(WsMessage::Text(text))) => text,
+        let decoded = match frame {
+            Some(Ok(WsMessage::Text(text))) => decode_frame(text.as_str(), MAX_INBOUND_FRAME_BYTES),
             Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => return,
-            Some(Ok(WsMessage::Binary(_))) => {
-                warn!(
-                    shard = self.index,
-                    "ignored a binary frame: this client speaks JSON"
-                );
-                return;
-            }
+            Some(Ok(WsMessage::Binary(bytes))) => match self.options.wire_format {
+                WireFormat::Msgpack => decode_msgpack_frame(&bytes, MAX_INBOUND_FRAME_BYTES),
+                WireFormat::Json => Err(DecodeError::Binary),
+            },
             Some(Ok(WsMessage::Close(_))) | None => {
                 let error = ErrorInfo::new(80003, 400, "Connection closed by the server");
                 return self.lost_or_closed(error).await;
@@ -75,7 +75,7 @@ impl Shard {
                 return self.lost_or_closed(error).await;
             }
         };
-        let frame = match decode_frame(text.as_str(), MAX_INBOUND_FRAME_BYTES) {
+        let frame = match decoded {
             Ok(frame) => frame,
             Err(error) => {
                 // A bad frame from the server is logged and skipped, never fatal here.

@@ -7,7 +7,10 @@ use futures_util::SinkExt;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tracing::debug;
 
-use crate::protocol::{ErrorInfo, PresenceAction, ProtocolAction, ProtocolMessage, encode_frame};
+use crate::protocol::{
+    ErrorInfo, PresenceAction, ProtocolAction, ProtocolMessage, WireFormat, encode_frame,
+    encode_msgpack_frame,
+};
 use crate::realtime::channel::{ChannelInput, ChannelMachine, ChannelState, RecentIds};
 use crate::realtime::connection::{ConnectionState, Input};
 use crate::realtime::presence::PresenceMap;
@@ -207,10 +210,11 @@ impl Shard {
         let Some(socket) = self.socket.as_mut() else {
             return;
         };
-        if let Err(error) = socket
-            .send(WsMessage::Text(encode_frame(frame).into()))
-            .await
-        {
+        let message = match self.options.wire_format {
+            WireFormat::Json => WsMessage::Text(encode_frame(frame).into()),
+            WireFormat::Msgpack => WsMessage::Binary(encode_msgpack_frame(frame).into()),
+        };
+        if let Err(error) = socket.send(message).await {
             debug!(shard = self.index, %error, "send failed");
         }
     }

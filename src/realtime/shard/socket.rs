@@ -114,7 +114,7 @@ fn websocket_url(
             query.append_pair("echo", "false");
         }
         query
-            .append_pair("format", "json")
+            .append_pair("format", options.wire_format.as_str())
             .append_pair("heartbeats", "true")
             .append_pair("v", PROTOCOL_VERSION)
             .append_pair("agent", concat!("brokerdash/", env!("CARGO_PKG_VERSION")));
