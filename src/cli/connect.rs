@@ -9,6 +9,7 @@ use url::Url;
 
 use crate::auth::ApiKey;
 use crate::config::{FileConfig, default_config_path, default_state_dir};
+use crate::protocol::WireFormat;
 use crate::protocol::names::ClientId;
 use crate::realtime::{ClientOptions, TransportChoice};
 use crate::rest::AuthConfig;
@@ -45,6 +46,10 @@ pub struct ConnectionArgs {
     /// upgrades keep failing (default; ENABLE_ABLY_REALTIME=false means poll).
     #[arg(long, value_name = "websocket|poll|auto")]
     pub transport: Option<TransportChoice>,
+    /// Ably's wire protocol on the WebSocket: json (default: cheaper to decode, see the
+    /// README's performance table) or msgpack.
+    #[arg(long, value_name = "json|msgpack")]
+    pub protocol: Option<WireFormat>,
 }
 
 /// Everything a command needs to connect, resolved.
@@ -80,6 +85,8 @@ pub enum ConnectError {
     Key(crate::auth::KeyError),
     #[error("[connection] transport in the config: {0}")]
     Transport(crate::realtime::UnknownTransport),
+    #[error("[connection] protocol in the config: {0}")]
+    Protocol(crate::protocol::UnknownWireFormat),
     #[error(
         "no credentials: give --key (ABLY_API_KEY) or --auth-url (BROKERDASH_AUTH_URL); for a local hub, `brokerdash hub` prints its development key"
     )]
@@ -150,6 +157,11 @@ impl ConnectionArgs {
         options.client_id = broker_id
             .as_ref()
             .map(|id| ClientId::broker(id).into_string());
+        options.wire_format = match (self.protocol, section.protocol.as_deref()) {
+            (Some(flag), _) => flag,
+            (None, Some(text)) => text.parse().map_err(ConnectError::Protocol)?,
+            (None, None) => WireFormat::default(),
+        };
         let channels = if self.channels.is_empty() {
             section.channels.clone()
         } else {

@@ -39,6 +39,8 @@ pub struct ConnectionSection {
     pub channels: Vec<String>,
     /// `websocket`, `poll` or `auto` (the default).
     pub transport: Option<String>,
+    /// `json` (the default) or `msgpack`.
+    pub protocol: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

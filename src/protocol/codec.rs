@@ -50,6 +50,22 @@ impl WireFormat {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("unknown protocol {0:?}: expected json or msgpack")]
+pub struct UnknownWireFormat(String);
+
+impl std::str::FromStr for WireFormat {
+    type Err = UnknownWireFormat;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "json" => Ok(Self::Json),
+            "msgpack" => Ok(Self::Msgpack),
+            _ => Err(UnknownWireFormat(text.to_owned())),
+        }
+    }
+}
+
 pub fn decode_msgpack_frame(
     bytes: &[u8],
     max_frame_bytes: usize,

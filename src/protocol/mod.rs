@@ -20,8 +20,8 @@ pub mod names;
 
 pub use action::{PresenceAction, ProtocolAction, flags};
 pub use codec::{
-    DEFAULT_MAX_FRAME_BYTES, DecodeError, WireFormat, decode_bytes, decode_frame,
-    decode_msgpack_frame, encode_frame, encode_msgpack_frame,
+    DEFAULT_MAX_FRAME_BYTES, DecodeError, UnknownWireFormat, WireFormat, decode_bytes,
+    decode_frame, decode_msgpack_frame, encode_frame, encode_msgpack_frame,
 };
 pub use message::{
     AuthDetails, ConnectionDetails, ErrorInfo, Message, PresenceMessage, ProtocolMessage,
