@@ -13,6 +13,7 @@
 //! - `config`: the config file and themes.
 //! - `rest` / `realtime`: the Ably client (REST; realtime connections, channels, presence).
 //! - `hub`: the local Ably-compatible server.
+//! - `proxy`: the fault proxy in front of a hub or of Ably.
 //! - `store`: the SQLite outbox and drafts.
 //! - `app`: the dashboard's state, reducer (`app::update`) and effects; network events are
 //!   parsed once into its actions (`app::intake`).
@@ -44,6 +45,7 @@ pub mod hub;
 pub mod input;
 pub mod logging;
 pub mod protocol;
+pub mod proxy;
 pub mod publish;
 pub mod realtime;
 pub mod rest;

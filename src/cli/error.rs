@@ -43,6 +43,8 @@ pub enum CliError {
     },
     #[error("hub stopped: {0}")]
     HubStopped(std::io::Error),
+    #[error("proxy: {0}")]
+    Proxy(crate::proxy::ProxyError),
     #[error("cannot open a loopback port for the demo hub: {0}")]
     DemoPort(std::io::Error),
     #[error("the demo's key is malformed: {0}")]

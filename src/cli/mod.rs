@@ -3,6 +3,7 @@
 mod connect;
 mod dashboard;
 mod error;
+mod proxy;
 
 pub use error::CliError;
 
@@ -60,6 +61,9 @@ pub enum Mode {
     /// Run the hub: a local Ably-compatible server for development, demos and tests
     /// (production uses Ably itself).
     Hub(HubArgs),
+    /// A fault proxy in front of a hub or of Ably: passes traffic through, and breaks it on
+    /// request (POST /_proxy/drop, /_proxy/stall, /_proxy/refuse, /_proxy/rules).
+    Proxy(proxy::ProxyArgs),
     /// Print one line per event on the watched channels (scripts, grep, screen readers).
     Tail {
         #[command(flatten)]
@@ -204,6 +208,7 @@ pub fn run() -> ExitCode {
         None => runtime.block_on(dashboard::run(&cli.dashboard)),
         Some(Mode::Demo(args)) => runtime.block_on(dashboard::demo(args)),
         Some(Mode::Hub(args)) => runtime.block_on(run_hub(args)),
+        Some(Mode::Proxy(args)) => runtime.block_on(proxy::run(args)),
         Some(Mode::Tail { connection, jsonl }) => runtime.block_on(run_tail(&connection, jsonl)),
         Some(Mode::Publish {
             connection,

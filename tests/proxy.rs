@@ -1,0 +1,371 @@
+//! `brokerdash proxy` between the realtime client and a real hub: it passes traffic through
+//! unchanged (1,000 messages on 20 channels, JSON and msgpack, REST too), each control
+//! endpoint does what it says, and Ably's universal test spec items that need a proxy run
+//! through it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use brokerdash::hub::{DEVELOPMENT_KEY, HubConfig, RunningHub};
+use brokerdash::protocol::data::Payload;
+use brokerdash::protocol::{Message, WireFormat};
+use brokerdash::realtime::{
+    AttachOptions, ChannelState, ClientOptions, ConnectionState, NetEvent, Realtime,
+};
+use brokerdash::rest::AuthConfig;
+use common::PROMPT;
+use common::events::Events;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::time::Instant;
+use url::Url;
+
+const CHANNELS: usize = 20;
+const MESSAGES: usize = 1_000;
+
+/// A proxy in this process in front of `hub`; stops when the returned sender is dropped.
+async fn start_proxy(hub: &RunningHub) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let upstream = Url::parse(&hub.url()).unwrap();
+    tokio::spawn(brokerdash::proxy::run(listener, upstream, async move {
+        let _ = stopped.await;
+    }));
+    (url, stop)
+}
+
+fn options(url: &str) -> ClientOptions {
+    let auth = AuthConfig::Key {
+        key: DEVELOPMENT_KEY.parse().unwrap(),
+        use_tokens: false,
+        token_ttl_ms: None,
+    };
+    let mut options = ClientOptions::new(Url::parse(url).unwrap(), auth);
+    options.request_timeout = Duration::from_secs(3);
+    options
+}
+
+async fn control(proxy: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    let mut request = reqwest::Client::new().request(method, format!("{proxy}{path}"));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let answer = request.send().await.unwrap();
+    assert!(answer.status().is_success(), "{path}: {}", answer.status());
+    answer.json().await.unwrap()
+}
+
+/// The n-th message of the traffic: text, JSON or binary, in turn.
+fn nth(sequence: usize) -> Message {
+    let (data, encoding) = match sequence % 3 {
+        0 => (json!(format!("text {sequence} ü ✓")), None),
+        1 => (
+            json!(json!({"n": sequence, "nested": [1, 2]}).to_string()),
+            Some("json"),
+        ),
+        _ => (json!("AAEC/w=="), Some("base64")),
+    };
+    Message {
+        id: Some(format!("traffic-{sequence}")),
+        name: Some(format!("n{sequence}")),
+        data: Some(data),
+        encoding: encoding.map(str::to_owned),
+        ..Message::default()
+    }
+}
+
+async fn pass_through(wire_format: WireFormat) {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let (proxy, _stop) = start_proxy(&hub).await;
+    let mut subscriber_options = options(&proxy);
+    subscriber_options.wire_format = wire_format;
+    let (subscriber, receiver) = Realtime::connect(subscriber_options);
+    let mut events = Events::new(receiver);
+    events.connected().await;
+    for index in 0..CHANNELS {
+        subscriber.attach(&format!("conversation:{index}"), AttachOptions::default());
+    }
+    for index in 0..CHANNELS {
+        events.attached(&format!("conversation:{index}")).await;
+    }
+    let (publisher, mut publisher_events) = Realtime::connect(options(&proxy));
+    tokio::spawn(async move { while publisher_events.recv().await.is_some() {} });
+    for sequence in 0..MESSAGES {
+        let channel = format!("conversation:{}", sequence % CHANNELS);
+        publisher
+            .publish(&channel, vec![nth(sequence)])
+            .await
+            .unwrap();
+    }
+    let mut per_channel: HashMap<String, Vec<(String, Payload)>> = HashMap::new();
+    let mut received = 0;
+    while received < MESSAGES {
+        let event = events
+            .wait_for("the traffic", PROMPT, |event| {
+                matches!(event, NetEvent::Message { .. })
+            })
+            .await;
+        if let NetEvent::Message {
+            channel, message, ..
+        } = event
+        {
+            per_channel
+                .entry(channel)
+                .or_default()
+                .push((message.id.clone(), message.payload.clone()));
+            received += 1;
+        }
+    }
+    for index in 0..CHANNELS {
+        let expected: Vec<(String, Payload)> = (0..MESSAGES)
+            .filter(|sequence| sequence % CHANNELS == index)
+            .map(|sequence| {
+                let message = nth(sequence);
+                let decoded = brokerdash::protocol::data::decode(
+                    message.data.as_ref(),
+                    message.encoding.as_deref(),
+                );
+                (message.id.unwrap(), decoded.payload)
+            })
+            .collect();
+        assert_eq!(
+            per_channel
+                .remove(&format!("conversation:{index}"))
+                .unwrap_or_default(),
+            expected,
+            "conversation:{index}: every message, unchanged, in order"
+        );
+    }
+
+    // REST through the proxy answers byte for byte what the hub answers.
+    let http = reqwest::Client::new();
+    let path = "/channels/conversation%3A3/messages?limit=100&direction=forwards";
+    let fetch = |base: String| {
+        http.get(format!("{base}{path}"))
+            .basic_auth("brokerdash.hub", Some("local-development-secret"))
+            .send()
+    };
+    let direct = fetch(hub.url()).await.unwrap().bytes().await.unwrap();
+    let proxied = fetch(proxy.clone()).await.unwrap().bytes().await.unwrap();
+    assert_eq!(proxied, direct);
+    subscriber.close().await;
+    publisher.close().await;
+    hub.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_proxy_passes_1000_messages_on_20_channels_through_unchanged() {
+    pass_through(WireFormat::Json).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_proxy_passes_msgpack_frames_through_unchanged() {
+    pass_through(WireFormat::Msgpack).await;
+}
+
+/// A client through the proxy, attached to `channel`, and its events.
+async fn client_through(proxy: &str, channel: &str) -> (Realtime, Events) {
+    let (client, receiver) = Realtime::connect(options(proxy));
+    let mut events = Events::new(receiver);
+    events.connected().await;
+    client.attach(channel, AttachOptions::default());
+    events.attached(channel).await;
+    (client, events)
+}
+
+fn text(name: &str) -> Message {
+    Message {
+        name: Some(name.to_owned()),
+        data: Some(json!(name)),
+        ..Message::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtn15a_a_dropped_connection_resumes_through_the_proxy_and_nothing_is_lost() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let (proxy, _stop) = start_proxy(&hub).await;
+    let (client, mut events) = client_through(&proxy, "conversation:1").await;
+    let answer = control(&proxy, reqwest::Method::POST, "/_proxy/drop", None).await;
+    assert_eq!(answer["dropped"], 1, "one connection was proxied");
+    events
+        .wait_for("disconnected", PROMPT, |event| {
+            matches!(
+                event,
+                NetEvent::Connection {
+                    state: ConnectionState::Disconnected,
+                    ..
+                }
+            )
+        })
+        .await;
+    // Published while the client is away, straight to the hub.
+    let (publisher, mut publisher_events) = Realtime::connect(options(&hub.url()));
+    tokio::spawn(async move { while publisher_events.recv().await.is_some() {} });
+    publisher
+        .publish("conversation:1", vec![text("while-away")])
+        .await
+        .unwrap();
+    events.connected().await;
+    let received = events
+        .messages_until("conversation:1", "while-away", PROMPT)
+        .await;
+    assert_eq!(received.len(), 1);
+    assert!(
+        !events
+            .seen
+            .iter()
+            .any(|event| matches!(event, NetEvent::ContinuityLost { .. })),
+        "resumed, not lost"
+    );
+    client.close().await;
+    publisher.close().await;
+    hub.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stall_holds_frames_until_it_ends() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let (proxy, _stop) = start_proxy(&hub).await;
+    let (client, mut events) = client_through(&proxy, "conversation:1").await;
+    control(&proxy, reqwest::Method::POST, "/_proxy/stall?ms=1500", None).await;
+    let stalled_at = Instant::now();
+    let (publisher, mut publisher_events) = Realtime::connect(options(&hub.url()));
+    tokio::spawn(async move { while publisher_events.recv().await.is_some() {} });
+    publisher
+        .publish("conversation:1", vec![text("held")])
+        .await
+        .unwrap();
+    events
+        .messages_until("conversation:1", "held", PROMPT)
+        .await;
+    let held_for = stalled_at.elapsed();
+    assert!(
+        held_for >= Duration::from_millis(1_400),
+        "held {held_for:?}, not 1.5 s"
+    );
+    client.close().await;
+    publisher.close().await;
+    hub.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refuse_answers_websocket_upgrades_with_503_while_rest_still_passes() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let (proxy, _stop) = start_proxy(&hub).await;
+    control(
+        &proxy,
+        reqwest::Method::POST,
+        "/_proxy/refuse?ms=60000",
+        None,
+    )
+    .await;
+    let url = proxy.replace("http://", "ws://")
+        + "/?key=brokerdash.hub:local-development-secret&format=json";
+    match tokio_tungstenite::connect_async(url.as_str()).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 503);
+        }
+        Err(other) => panic!("expected HTTP 503, got {other}"),
+        Ok(_) => panic!("the upgrade went through during the refusal"),
+    }
+    let time = reqwest::get(format!("{proxy}/time")).await.unwrap();
+    assert!(
+        time.status().is_success(),
+        "REST passes while WebSocket is refused"
+    );
+    let missing = reqwest::Client::new()
+        .post(format!("{proxy}/_proxy/refuse"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 400, "ms is required");
+    hub.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtl13b_an_attached_replaced_by_detached_suspends_the_channel() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let (proxy, _stop) = start_proxy(&hub).await;
+    let (client, receiver) = Realtime::connect(options(&proxy));
+    let mut events = Events::new(receiver);
+    events.connected().await;
+    let detached = json!({
+        "action": 13,
+        "channel": "conversation:9",
+        "error": {"code": 90198, "statusCode": 500, "message": "rule"},
+    });
+    let rules = json!([{"direction": "server", "action": 11, "do": "replace", "frame": detached, "times": 1}]);
+    control(&proxy, reqwest::Method::POST, "/_proxy/rules", Some(rules)).await;
+    client.attach("conversation:9", AttachOptions::default());
+    let event = events
+        .wait_for("suspended", PROMPT, |event| {
+            matches!(
+                event,
+                NetEvent::Channel {
+                    state: ChannelState::Suspended,
+                    ..
+                }
+            )
+        })
+        .await;
+    match event {
+        NetEvent::Channel {
+            reason: Some(reason),
+            ..
+        } => assert_eq!(reason.code, 90198),
+        other => panic!("suspended without the server's reason: {other:?}"),
+    }
+    client.close().await;
+    hub.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delay_and_drop_rules_act_on_their_frames_and_delete_clears_them() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let (proxy, _stop) = start_proxy(&hub).await;
+    let (client, mut events) = client_through(&proxy, "conversation:1").await;
+    // The client's MESSAGE (action 15) is held 800 ms once: its ACK comes after.
+    let delay =
+        json!([{"direction": "client", "action": 15, "do": "delay", "ms": 800, "times": 1}]);
+    control(&proxy, reqwest::Method::POST, "/_proxy/rules", Some(delay)).await;
+    let started = Instant::now();
+    client
+        .publish("conversation:1", vec![text("delayed")])
+        .await
+        .unwrap();
+    let acked_after = started.elapsed();
+    assert!(
+        acked_after >= Duration::from_millis(750),
+        "acked after {acked_after:?}"
+    );
+    events
+        .messages_until("conversation:1", "delayed", PROMPT)
+        .await;
+
+    // Every MESSAGE from the server is dropped until the rules are cleared.
+    let drop = json!([{"direction": "server", "action": 15, "do": "drop"}]);
+    control(&proxy, reqwest::Method::POST, "/_proxy/rules", Some(drop)).await;
+    client
+        .publish("conversation:1", vec![text("dropped")])
+        .await
+        .unwrap();
+    let cleared = control(&proxy, reqwest::Method::DELETE, "/_proxy/rules", None).await;
+    assert_eq!(cleared["rules"], 0);
+    client
+        .publish("conversation:1", vec![text("after")])
+        .await
+        .unwrap();
+    let received = events
+        .messages_until("conversation:1", "after", PROMPT)
+        .await;
+    let names: Vec<_> = received.iter().filter_map(|m| m.name.clone()).collect();
+    assert_eq!(names, ["after"], "the dropped one never came");
+    client.close().await;
+    hub.stop().await.unwrap();
+}
