@@ -369,3 +369,151 @@ async fn delay_and_drop_rules_act_on_their_frames_and_delete_clears_them() {
     client.close().await;
     hub.stop().await.unwrap();
 }
+
+/// Replaces the next MESSAGE the server sends with `frame`, and triggers one by publishing
+/// on `channel` straight to the hub.
+async fn server_sends_instead_of_a_message(
+    hub: &RunningHub,
+    proxy: &str,
+    channel: &str,
+    frame: Value,
+) {
+    let rules =
+        json!([{"direction": "server", "action": 15, "do": "replace", "frame": frame, "times": 1}]);
+    control(proxy, reqwest::Method::POST, "/_proxy/rules", Some(rules)).await;
+    let (publisher, mut publisher_events) = Realtime::connect(options(&hub.url()));
+    tokio::spawn(async move { while publisher_events.recv().await.is_some() {} });
+    publisher
+        .publish(channel, vec![text("trigger")])
+        .await
+        .unwrap();
+    publisher.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtl14_a_channel_error_on_an_attached_channel_fails_it_and_not_the_others() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let (proxy, _stop) = start_proxy(&hub).await;
+    let (client, mut events) = client_through(&proxy, "conversation:1").await;
+    client.attach("conversation:2", AttachOptions::default());
+    events.attached("conversation:2").await;
+    let error = json!({"action": 9, "channel": "conversation:1", "error": {"code": 40160, "statusCode": 401, "message": "revoked"}});
+    server_sends_instead_of_a_message(&hub, &proxy, "conversation:1", error).await;
+    let failed = events
+        .wait_for("conversation:1 failed", PROMPT, |event| {
+            matches!(
+                event,
+                NetEvent::Channel {
+                    state: ChannelState::Failed,
+                    ..
+                }
+            )
+        })
+        .await;
+    match failed {
+        NetEvent::Channel {
+            channel,
+            reason: Some(reason),
+            ..
+        } => {
+            assert_eq!((channel.as_str(), reason.code), ("conversation:1", 40160));
+        }
+        other => panic!("{other:?}"),
+    }
+    // The other channel and the connection carry on.
+    let (publisher, mut publisher_events) = Realtime::connect(options(&hub.url()));
+    tokio::spawn(async move { while publisher_events.recv().await.is_some() {} });
+    publisher
+        .publish("conversation:2", vec![text("still-here")])
+        .await
+        .unwrap();
+    events
+        .messages_until("conversation:2", "still-here", PROMPT)
+        .await;
+    client.close().await;
+    publisher.close().await;
+    hub.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtl13a_an_unsolicited_detached_is_followed_by_an_attach_at_once() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let (proxy, _stop) = start_proxy(&hub).await;
+    let (client, mut events) = client_through(&proxy, "conversation:1").await;
+    let detached = json!({"action": 13, "channel": "conversation:1", "error": {"code": 90198, "statusCode": 500, "message": "moved"}});
+    server_sends_instead_of_a_message(&hub, &proxy, "conversation:1", detached).await;
+    events
+        .wait_for("attaching again", PROMPT, |event| {
+            matches!(event, NetEvent::Channel { state: ChannelState::Attaching, reason: Some(reason), .. } if reason.code == 90198)
+        })
+        .await;
+    events.attached("conversation:1").await;
+    client.close().await;
+    hub.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtl12_an_attached_without_resumed_on_an_attached_channel_fills_the_gap() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let (proxy, _stop) = start_proxy(&hub).await;
+    let (client, mut events) = client_through(&proxy, "conversation:1").await;
+    let attached = json!({"action": 11, "channel": "conversation:1", "flags": 0});
+    server_sends_instead_of_a_message(&hub, &proxy, "conversation:1", attached).await;
+    let update = events
+        .wait_for("an update", PROMPT, |event| {
+            matches!(
+                event,
+                NetEvent::Channel {
+                    state: ChannelState::Attached,
+                    resumed: false,
+                    ..
+                }
+            )
+        })
+        .await;
+    assert!(matches!(update, NetEvent::Channel { channel, .. } if channel == "conversation:1"));
+    // The message the ATTACHED stood in for comes back from history.
+    events
+        .wait_for("the gap filled", PROMPT, |event| {
+            matches!(event, NetEvent::GapFilled { .. })
+        })
+        .await;
+    let recovered = events.seen.iter().any(|event| {
+        matches!(event, NetEvent::Message { message, .. } if message.name.as_deref() == Some("trigger") && message.from_history)
+    });
+    assert!(recovered, "the replaced message was recovered from history");
+    client.close().await;
+    hub.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtl4f_an_attached_that_never_comes_suspends_the_channel_at_the_timeout() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let (proxy, _stop) = start_proxy(&hub).await;
+    let (client, receiver) = Realtime::connect(options(&proxy));
+    let mut events = Events::new(receiver);
+    events.connected().await;
+    let drop = json!([{"direction": "server", "action": 11, "do": "drop", "times": 1}]);
+    control(&proxy, reqwest::Method::POST, "/_proxy/rules", Some(drop)).await;
+    client.attach("conversation:5", AttachOptions::default());
+    let suspended = events
+        .wait_for("suspended at the attach timeout", PROMPT, |event| {
+            matches!(
+                event,
+                NetEvent::Channel {
+                    state: ChannelState::Suspended,
+                    ..
+                }
+            )
+        })
+        .await;
+    match suspended {
+        NetEvent::Channel {
+            reason: Some(reason),
+            ..
+        } => assert_eq!(reason.code, 90007),
+        other => panic!("{other:?}"),
+    }
+    client.close().await;
+    hub.stop().await.unwrap();
+}

@@ -355,7 +355,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn rsa4c_a_failed_renewal_while_connected_is_an_update_not_a_retry_loop() {
+    async fn rsa4c3_a_failed_renewal_while_connected_is_an_update_not_a_retry_loop() {
         let mut harness = Harness::new();
         harness.connect("c1").await;
         harness.timers();

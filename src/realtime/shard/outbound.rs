@@ -324,7 +324,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn rtp16_presence_on_a_failed_channel_is_refused_at_once() {
+    async fn rtp16c_presence_on_a_failed_channel_is_refused_at_once() {
         let mut harness = Harness::new();
         harness.connect("c1").await;
         harness.attached("conversation:1").await;
