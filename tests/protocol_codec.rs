@@ -72,6 +72,7 @@ fn check_vector(case: &Value) {
     );
 }
 
+/// UTS: RSL4.
 #[test]
 fn official_message_vectors_round_trip() {
     let fixture = ably_fixture("messages-encoding.json");

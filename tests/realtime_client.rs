@@ -49,6 +49,7 @@ fn text(name: &str, data: &str) -> Message {
     }
 }
 
+/// UTS: RTL5, RTL5d, RTL6i1.
 #[tokio::test]
 async fn connects_attaches_publishes_with_ack_and_detaches() {
     let hub = common::start_hub(HubConfig::development()).await;
@@ -147,6 +148,7 @@ async fn a_msgpack_client_publishes_receives_and_enters_as_a_json_client_does() 
     hub.stop().await.unwrap();
 }
 
+/// UTS: RSA8, RTN27b, RTN2e.
 #[tokio::test]
 async fn token_auth_through_the_auth_url_and_a_refused_capability() {
     let hub = common::start_hub(HubConfig::development()).await;
@@ -206,6 +208,7 @@ async fn token_auth_through_the_auth_url_and_a_refused_capability() {
     hub.stop().await.unwrap();
 }
 
+/// UTS: RSA9a, RSA9g, RTN27b, RTN2e.
 #[tokio::test]
 async fn tokens_signed_locally_with_the_key() {
     let hub = common::start_hub(HubConfig::development()).await;
@@ -235,6 +238,7 @@ async fn tokens_signed_locally_with_the_key() {
     hub.stop().await.unwrap();
 }
 
+/// UTS: RTP6a, RTP8a, RTP8c.
 #[tokio::test]
 async fn presence_enter_update_leave_are_seen_by_another_client() {
     let hub = common::start_hub(HubConfig::development()).await;
@@ -293,6 +297,7 @@ async fn presence_enter_update_leave_are_seen_by_another_client() {
     hub.stop().await.unwrap();
 }
 
+/// UTS: RTN15a.
 #[tokio::test]
 async fn resumes_after_a_drop_with_nothing_lost_or_doubled() {
     let mut config = HubConfig::development();
@@ -364,6 +369,7 @@ async fn resumes_after_a_drop_with_nothing_lost_or_doubled() {
     hub.stop().await.unwrap();
 }
 
+/// UTS: RTN15c7.
 #[tokio::test]
 async fn a_failed_resume_fills_the_gap_from_history_and_says_so() {
     let mut config = HubConfig::development();

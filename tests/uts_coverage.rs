@@ -6,17 +6,19 @@
 //! `C` covered by a client test, `P` partly, `H` on the hub's side only, `U` not covered,
 //! `N` does not apply (the evidence says why, in one line).
 //!
-//! An item is covered *by name* when it is marked `C` and its evidence names a test whose
-//! name starts with one of the item's ids, lowercased (`rtl13b_detached_while_attaching_…`
-//! for `RTL13b …`). Older `C` rows name their evidence in words; they are counted apart until
-//! a test names them. This test prints the counts and the items still to cover, and fails
+//! An item is covered *by name* when it is marked `C` and its evidence names a test that
+//! names one of the item's ids: the test's name starts with the id, lowercased
+//! (`rtl13b_detached_while_attaching_…` for `RTL13b …`), or the comment just above the test
+//! has a `UTS:` line listing it (`/// UTS: RTB1a, RTC7.`), for a test that covers several.
+//! Older `C` rows name their evidence in words; they are counted apart until a test names
+//! them. This test prints the counts and the items still to cover, and fails
 //! when the list is wrong: an unknown status, an `N` without its reason, or evidence naming a
 //! test that does not exist or does not name the item. Run
 //! `cargo test --test uts_coverage -- --nocapture` for the figures.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 struct Item {
@@ -64,16 +66,16 @@ fn items() -> Vec<Item> {
         .collect()
 }
 
-/// The names of every test function under `src/` and `tests/`.
-fn test_names() -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
+/// Every test function under `src/` and `tests/`, with the ids its `UTS:` comment lists.
+fn test_names() -> BTreeMap<String, Vec<String>> {
+    let mut names = BTreeMap::new();
     for folder in ["src", "tests"] {
         collect(&root().join(folder), &mut names);
     }
     names
 }
 
-fn collect(dir: &Path, names: &mut BTreeSet<String>) {
+fn collect(dir: &Path, names: &mut BTreeMap<String, Vec<String>>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.is_dir() {
@@ -81,17 +83,30 @@ fn collect(dir: &Path, names: &mut BTreeSet<String>) {
         } else if path.extension().is_some_and(|ext| ext == "rs") {
             let text = std::fs::read_to_string(&path).unwrap();
             let mut attributed = false;
+            let mut listed: Vec<String> = Vec::new();
             for line in text.lines() {
                 let line = line.trim();
-                if line.starts_with("#[test]") || line.starts_with("#[tokio::test") {
+                if let Some(ids) = line
+                    .strip_prefix("///")
+                    .or_else(|| line.strip_prefix("//"))
+                    .and_then(|comment| comment.trim().strip_prefix("UTS:"))
+                {
+                    listed.extend(
+                        ids.split(|c: char| c == ',' || c.is_whitespace() || c == '.')
+                            .filter(|id| !id.is_empty())
+                            .map(str::to_ascii_lowercase),
+                    );
+                } else if line.starts_with("#[test]") || line.starts_with("#[tokio::test") {
                     attributed = true;
                 } else if attributed && let Some(at) = line.find("fn ") {
                     let name: String = line[at + 3..]
                         .chars()
                         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                         .collect();
-                    names.insert(name);
+                    names.insert(name, std::mem::take(&mut listed));
                     attributed = false;
+                } else if !line.starts_with("//") && !line.starts_with("#[") {
+                    listed.clear();
                 }
             }
         }
@@ -100,17 +115,21 @@ fn collect(dir: &Path, names: &mut BTreeSet<String>) {
 
 /// The tests the evidence names (words that are test names), and whether one of them names
 /// the item by its id.
-fn evidence_tests<'t>(item: &Item, tests: &'t BTreeSet<String>) -> (Vec<&'t String>, bool) {
-    let cited: Vec<&String> = item
+fn evidence_tests(item: &Item, tests: &BTreeMap<String, Vec<String>>) -> (Vec<String>, bool) {
+    let cited: Vec<(&String, &Vec<String>)> = item
         .evidence
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .filter_map(|word| tests.get(word))
+        .filter_map(|word| tests.get_key_value(word))
         .collect();
     let ids = item.ids();
-    let named = cited
-        .iter()
-        .any(|test| ids.iter().any(|id| test.starts_with(&format!("{id}_"))));
-    (cited, named)
+    let named = cited.iter().any(|(test, listed)| {
+        ids.iter()
+            .any(|id| test.starts_with(&format!("{id}_")) || listed.contains(id))
+    });
+    (
+        cited.into_iter().map(|(test, _)| test.clone()).collect(),
+        named,
+    )
 }
 
 #[test]

@@ -98,6 +98,7 @@ mod tests {
     use super::*;
     use crate::protocol::{PresenceAction, ProtocolAction};
 
+    /// UTS: RSF1.
     #[test]
     fn decodes_ably_js_publish_and_ignores_size() {
         let frame = r#"{"action":15,"channel":"room:1","messages":[{"name":"greet","data":"hello","action":0,"size":10}],"msgSerial":0}"#;
@@ -109,6 +110,7 @@ mod tests {
         assert!(!encode_frame(&ProtocolMessage::new(ProtocolAction::Message)).contains("size"));
     }
 
+    /// UTS: RTF1.
     #[test]
     fn unknown_fields_and_nulls_are_accepted() {
         let frame = r#"{"action":11,"channel":"c","flags":983041,"futureField":{"x":1},"error":null,"params":null}"#;
@@ -118,6 +120,7 @@ mod tests {
         assert_eq!(message.error, None);
     }
 
+    /// UTS: RTF1.
     #[test]
     fn unknown_action_is_a_typed_value() {
         let message = decode_frame(r#"{"action":99}"#, DEFAULT_MAX_FRAME_BYTES).unwrap();

@@ -19,6 +19,7 @@ pub fn random_jitter() -> f64 {
 mod tests {
     use super::*;
 
+    /// UTS: RTB1a.
     #[test]
     fn grows_then_caps_at_twice_the_base() {
         let base = Duration::from_secs(15);
@@ -31,6 +32,7 @@ mod tests {
         assert_eq!(retry_delay(base, 100, 0.0), Duration::from_secs(30));
     }
 
+    /// UTS: RTB1b.
     #[test]
     fn jitter_takes_off_at_most_a_fifth() {
         let base = Duration::from_secs(10);

@@ -185,6 +185,7 @@ mod tests {
         message
     }
 
+    /// UTS: RTP2.
     #[test]
     fn enter_update_leave_are_reported_in_order() {
         let mut map = PresenceMap::default();
@@ -204,6 +205,7 @@ mod tests {
         assert!(map.is_empty());
     }
 
+    /// UTS: RTP2b2.
     #[test]
     fn stale_messages_are_ignored_by_serial_not_timestamp() {
         let mut map = PresenceMap::default();
@@ -218,6 +220,7 @@ mod tests {
         assert!(map.apply(leave).is_some());
     }
 
+    /// UTS: RTP19, RTP2.
     #[test]
     fn sync_removes_members_it_did_not_mention() {
         let mut map = PresenceMap::default();

@@ -15,6 +15,7 @@ fn attached_state(effects: &[ChannelEffect]) -> Option<(ChannelState, bool)> {
     })
 }
 
+/// UTS: RTL4i.
 #[test]
 fn waits_for_the_connection_before_attaching() {
     let mut machine = ChannelMachine::new(AttachOptions::default());
@@ -32,6 +33,7 @@ fn waits_for_the_connection_before_attaching() {
     }));
 }
 
+/// UTS: RTL3d, RTL4c1.
 #[test]
 fn first_attach_sends_rewind_then_reattach_sends_the_serial() {
     let mut machine = ChannelMachine::new(AttachOptions {
@@ -69,6 +71,7 @@ fn first_attach_sends_rewind_then_reattach_sends_the_serial() {
     );
 }
 
+/// UTS: RTL15c.
 #[test]
 fn lost_continuity_asks_for_a_gap_fill_and_presence_reentry() {
     let mut machine = ChannelMachine::new(AttachOptions::default());
@@ -89,6 +92,7 @@ fn lost_continuity_asks_for_a_gap_fill_and_presence_reentry() {
     assert_eq!(machine.attach_serial(), Some("f:9"));
 }
 
+/// UTS: RTL14, RTL4f.
 #[test]
 fn errors_fail_the_channel_and_timeouts_suspend_it() {
     let mut machine = ChannelMachine::new(AttachOptions::default());
@@ -117,6 +121,7 @@ fn errors_fail_the_channel_and_timeouts_suspend_it() {
     }));
 }
 
+/// UTS: RTL13a, RTL15b, RTL5d.
 #[test]
 fn unsolicited_detached_reattaches_and_detach_completes() {
     let mut machine = ChannelMachine::new(AttachOptions::default());

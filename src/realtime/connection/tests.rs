@@ -66,6 +66,7 @@ fn connects_then_resumes_with_the_key_after_a_drop() {
     assert!(effects.contains(&Effect::Resend { resumed: true }));
 }
 
+/// UTS: RTN15c7.
 #[test]
 fn a_new_connection_id_means_the_resume_failed() {
     let now = Instant::now();
@@ -79,6 +80,7 @@ fn a_new_connection_id_means_the_resume_failed() {
     assert!(effects.contains(&Effect::Resend { resumed: false }));
 }
 
+/// UTS: RTB1, RTC7, RTN14d, RTN14e, RTN7e.
 #[test]
 fn failed_attempts_back_off_and_suspend_past_the_ttl() {
     let start = Instant::now();
@@ -102,6 +104,7 @@ fn failed_attempts_back_off_and_suspend_past_the_ttl() {
     );
 }
 
+/// UTS: RTN14b.
 #[test]
 fn token_errors_renew_once_immediately() {
     let now = Instant::now();
@@ -121,6 +124,7 @@ fn token_errors_renew_once_immediately() {
     }));
 }
 
+/// UTS: RTN14a, RTN14g, RTN7e.
 #[test]
 fn other_errors_fail_the_connection_and_everything_on_it() {
     let now = Instant::now();
@@ -139,6 +143,7 @@ fn other_errors_fail_the_connection_and_everything_on_it() {
     }));
 }
 
+/// UTS: RTC16.
 #[test]
 fn close_from_connected_waits_for_closed() {
     let now = Instant::now();
@@ -161,6 +166,7 @@ fn close_from_connected_waits_for_closed() {
     assert!(effects.contains(&Effect::DetachChannels));
 }
 
+/// UTS: RTN24.
 #[test]
 fn connected_again_while_connected_is_an_update() {
     let now = Instant::now();
