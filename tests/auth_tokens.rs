@@ -28,6 +28,7 @@ fn ably_js_token_requests_verify() {
     }
 }
 
+/// UTS: RSA5, RSA5b, RSA6, RSA6b.
 #[test]
 fn our_token_requests_carry_the_same_mac_as_ably_js() {
     let capability = Capability::parse(

@@ -72,7 +72,7 @@ fn check_vector(case: &Value) {
     );
 }
 
-/// UTS: RSL4.
+/// UTS: RSL4, RSL6a.
 #[test]
 fn official_message_vectors_round_trip() {
     let fixture = ably_fixture("messages-encoding.json");
@@ -178,6 +178,7 @@ fn official_msgpack_vectors_decode_and_encode_byte_for_byte() {
     }
 }
 
+/// UTS: RSL4b, RSL4d.
 #[test]
 fn own_vectors_for_every_encoding_path() {
     let cases: [(Value, Option<&str>, Payload); 9] = [
@@ -323,6 +324,7 @@ proptest! {
         }
     }
 
+    /// UTS: RSL4a, RSL4c.
     #[test]
     fn binary_and_text_payloads_round_trip(bytes in proptest::collection::vec(any::<u8>(), 0..256), text in ".{0,64}") {
         for payload in [Payload::Binary(bytes.clone()), Payload::Text(text.clone())] {

@@ -186,6 +186,7 @@ fn text(name: &str) -> Message {
     }
 }
 
+/// UTS: RTN15a.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rtn15a_a_dropped_connection_resumes_through_the_proxy_and_nothing_is_lost() {
     let hub = common::start_hub(HubConfig::development()).await;

@@ -43,6 +43,7 @@ fn options(url: &str) -> ClientOptions {
     options
 }
 
+/// UTS: RTL3d, RTL6c1, RTN23a.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_message_arrives_once_and_in_order_through_drops_and_a_stall() {
     let mut config = HubConfig::development();

@@ -49,7 +49,7 @@ fn text(name: &str, data: &str) -> Message {
     }
 }
 
-/// UTS: RTL5, RTL5d, RTL6i1.
+/// UTS: RSA4, RSL4d2, RTL4c, RTL5, RTL5d, RTL6, RTL6c1, RTL6i1, RTL6j, RTL7a.
 #[tokio::test]
 async fn connects_attaches_publishes_with_ack_and_detaches() {
     let hub = common::start_hub(HubConfig::development()).await;
@@ -92,6 +92,7 @@ async fn connects_attaches_publishes_with_ack_and_detaches() {
 
 /// The same round trip in msgpack, Ably's binary protocol, with binary data and presence:
 /// a JSON client on the same channel sees the same things.
+/// UTS: RTL7.
 #[tokio::test]
 async fn a_msgpack_client_publishes_receives_and_enters_as_a_json_client_does() {
     let hub = common::start_hub(HubConfig::development()).await;
@@ -148,7 +149,7 @@ async fn a_msgpack_client_publishes_receives_and_enters_as_a_json_client_does() 
     hub.stop().await.unwrap();
 }
 
-/// UTS: RSA8, RTN27b, RTN2e.
+/// UTS: RSA4, RSA8, RSA8c, RTL14, RTL2d, RTL6j, RTN27b, RTN2e, TH3.
 #[tokio::test]
 async fn token_auth_through_the_auth_url_and_a_refused_capability() {
     let hub = common::start_hub(HubConfig::development()).await;
@@ -208,7 +209,7 @@ async fn token_auth_through_the_auth_url_and_a_refused_capability() {
     hub.stop().await.unwrap();
 }
 
-/// UTS: RSA9a, RSA9g, RTN27b, RTN2e.
+/// UTS: RSA4, RSA9, RSA9a, RSA9g, RTN27b, RTN2e.
 #[tokio::test]
 async fn tokens_signed_locally_with_the_key() {
     let hub = common::start_hub(HubConfig::development()).await;
@@ -238,7 +239,7 @@ async fn tokens_signed_locally_with_the_key() {
     hub.stop().await.unwrap();
 }
 
-/// UTS: RTP6a, RTP8a, RTP8c.
+/// UTS: RTP10, RTP10a, RTP10c, RTP16a, RTP6a, RTP8, RTP8a, RTP8c, RTP8e, RTP9, RTP9a, RTP9d.
 #[tokio::test]
 async fn presence_enter_update_leave_are_seen_by_another_client() {
     let hub = common::start_hub(HubConfig::development()).await;
@@ -297,7 +298,7 @@ async fn presence_enter_update_leave_are_seen_by_another_client() {
     hub.stop().await.unwrap();
 }
 
-/// UTS: RTN15a.
+/// UTS: RTL2d, RTL3d, RTN15a, RTN15b, RTN15c6.
 #[tokio::test]
 async fn resumes_after_a_drop_with_nothing_lost_or_doubled() {
     let mut config = HubConfig::development();
@@ -369,7 +370,7 @@ async fn resumes_after_a_drop_with_nothing_lost_or_doubled() {
     hub.stop().await.unwrap();
 }
 
-/// UTS: RTN15c7.
+/// UTS: RSA11, RSA2, RTL2d, RTL6, RTN15c7.
 #[tokio::test]
 async fn a_failed_resume_fills_the_gap_from_history_and_says_so() {
     let mut config = HubConfig::development();

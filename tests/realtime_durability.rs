@@ -34,7 +34,7 @@ fn numbered(sequence: usize) -> Message {
     }
 }
 
-/// UTS: RSA4b, RTN14b.
+/// UTS: RSA4b, RTC8a, RTN14b, RTN22.
 #[tokio::test]
 async fn five_second_tokens_over_twenty_seconds_keep_every_channel_attached() {
     let hub = common::start_hub(HubConfig::development()).await;
@@ -116,7 +116,7 @@ async fn five_second_tokens_over_twenty_seconds_keep_every_channel_attached() {
     hub.stop().await.unwrap();
 }
 
-/// UTS: RTN19a, RTN7d.
+/// UTS: RSL1k, RSL1k2, RTL10d, RTL6c2, RTN19a, RTN7d.
 #[tokio::test]
 async fn replies_published_while_offline_arrive_exactly_once_when_back() {
     let hub = common::start_hub(HubConfig::development()).await;

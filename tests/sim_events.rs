@@ -201,7 +201,7 @@ async fn the_tail_sees_every_kind_of_simulated_event() {
     hub.stop().await.unwrap();
 }
 
-/// UTS: RTN14a.
+/// UTS: RTN14a, RTN14g.
 #[tokio::test]
 async fn a_refused_key_is_a_setup_error() {
     let hub = common::start_hub(HubConfig::development()).await;

@@ -34,11 +34,8 @@ impl Item {
         let first = self.text.split_whitespace().next().unwrap_or_default();
         first
             .split('/')
-            .filter(|id| {
-                id.len() >= 3
-                    && id.chars().take(2).all(|c| c.is_ascii_uppercase())
-                    && id.chars().any(|c| c.is_ascii_digit())
-            })
+            // `RTN15b`, `TM2a`, or a type's letters alone (`TG`, `TI`).
+            .filter(|id| id.len() >= 2 && id.chars().take(2).all(|c| c.is_ascii_uppercase()))
             .map(str::to_ascii_lowercase)
             .collect()
     }

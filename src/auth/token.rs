@@ -218,6 +218,7 @@ mod tests {
         assert_eq!(signed.verify(&wrong_secret), Err(TokenRequestError::BadMac));
     }
 
+    /// UTS: RSA5, RSA6.
     #[test]
     fn json_shape_matches_ably_js() {
         let request: TokenRequest = serde_json::from_str(

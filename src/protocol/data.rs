@@ -225,6 +225,7 @@ mod tests {
         assert_eq!(plain.remaining_encoding, None);
     }
 
+    /// UTS: RSL6a.
     #[test]
     fn chained_utf8_over_base64_gives_text() {
         let decoded = decode_str("aMOpbGxv", "utf-8/base64");
@@ -232,12 +233,14 @@ mod tests {
         assert_eq!(decoded.error, None);
     }
 
+    /// UTS: RSL6a.
     #[test]
     fn chained_json_over_utf8_over_base64() {
         let decoded = decode_str("eyJhIjpbMSwyXX0=", "json/utf-8/base64");
         assert_eq!(decoded.payload, Payload::Json(json!({"a": [1, 2]})));
     }
 
+    /// UTS: RSL6a.
     #[test]
     fn json_over_base64_parses_bytes() {
         let decoded = decode_str("WzEsMl0=", "json/base64");
@@ -272,6 +275,7 @@ mod tests {
         assert_eq!(encoding.as_deref(), Some("utf-8/cipher+aes-128-cbc/base64"));
     }
 
+    /// UTS: RSL6b.
     #[test]
     fn failures_stop_and_keep_what_was_decoded() {
         let bad64 = decode_str("not base64!!", "base64");
@@ -302,6 +306,7 @@ mod tests {
         assert_eq!(delta.error, Some(EncodingError::DeltaUnsupported));
     }
 
+    /// UTS: RSL4a, RSL4b, RSL4c.
     #[test]
     fn every_payload_kind_round_trips() {
         let payloads = [

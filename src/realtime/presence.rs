@@ -185,7 +185,7 @@ mod tests {
         message
     }
 
-    /// UTS: RTP2.
+    /// UTS: RTP2, RTP2d1, RTP2h1, RTP6.
     #[test]
     fn enter_update_leave_are_reported_in_order() {
         let mut map = PresenceMap::default();
@@ -205,7 +205,7 @@ mod tests {
         assert!(map.is_empty());
     }
 
-    /// UTS: RTP2b2.
+    /// UTS: RTP2b1, RTP2b2.
     #[test]
     fn stale_messages_are_ignored_by_serial_not_timestamp() {
         let mut map = PresenceMap::default();

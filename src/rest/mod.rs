@@ -435,6 +435,7 @@ mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
 
+    /// UTS: TG.
     #[test]
     fn follows_only_the_next_link() {
         let current = Url::parse("http://h/channels/c%3A1/messages?limit=2").unwrap();
@@ -455,6 +456,7 @@ mod tests {
         assert_eq!(next_link(&current, &headers), None);
     }
 
+    /// UTS: TI.
     #[test]
     fn errors_come_from_the_body_or_the_headers() {
         let body = br#"{"error":{"code":40160,"statusCode":401,"message":"denied"}}"#;

@@ -33,7 +33,7 @@ fn waits_for_the_connection_before_attaching() {
     }));
 }
 
-/// UTS: RTL3d, RTL4c1.
+/// UTS: RTL3d, RTL4c1, RTL4k.
 #[test]
 fn first_attach_sends_rewind_then_reattach_sends_the_serial() {
     let mut machine = ChannelMachine::new(AttachOptions {

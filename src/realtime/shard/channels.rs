@@ -416,6 +416,7 @@ mod tests {
         assert_eq!(reported, [(ChannelState::Attached, true, 91004)]);
     }
 
+    /// UTS: RTL4c.
     #[tokio::test]
     async fn rtl4_attached_from_the_server_is_reported() {
         let mut harness = Harness::new();

@@ -314,6 +314,7 @@ mod tests {
         frame
     }
 
+    /// UTS: RTN21, RTN4b.
     #[tokio::test]
     async fn rtn4b_connected_from_the_server_is_reported() {
         let mut harness = Harness::new();
@@ -324,6 +325,7 @@ mod tests {
         );
     }
 
+    /// UTS: RTL7a.
     #[tokio::test]
     async fn rtl7_messages_on_an_attached_channel_are_reported_once_each() {
         let mut harness = Harness::new();
@@ -401,6 +403,7 @@ mod tests {
         assert!(harness.events().is_empty());
     }
 
+    /// UTS: RTL6j.
     #[tokio::test]
     async fn rtn7a_an_ack_resolves_what_it_covers_and_a_nack_refuses_the_rest() {
         let mut harness = Harness::new();

@@ -267,6 +267,7 @@ mod tests {
         })
     }
 
+    /// UTS: RTN14d.
     #[tokio::test]
     async fn rtn14d_a_socket_that_cannot_open_reports_disconnected_and_retries() {
         let mut harness = Harness::new();
@@ -287,6 +288,7 @@ mod tests {
         assert!(harness.timers().contains(&Timer::Retry));
     }
 
+    /// UTS: RTC8a.
     #[tokio::test]
     async fn rtn22_a_renewed_token_is_sent_in_an_auth_frame_while_connected() {
         let mut harness = Harness::new();

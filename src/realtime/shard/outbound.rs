@@ -241,6 +241,7 @@ mod tests {
             .collect()
     }
 
+    /// UTS: RTL6c2.
     #[tokio::test]
     async fn rtl6c2_publishes_while_connecting_are_queued_then_sent_in_order() {
         let mut harness = Harness::new();
@@ -252,6 +253,7 @@ mod tests {
         assert_eq!(message_serials(&mut harness), [Some(0), Some(1)]);
     }
 
+    /// UTS: RSL1k2.
     #[tokio::test]
     async fn rtn19a_unacknowledged_publishes_go_again_after_a_new_connection() {
         let mut harness = Harness::new();
@@ -346,6 +348,7 @@ mod tests {
         assert!(harness.sent().is_empty(), "nothing reached the server");
     }
 
+    /// UTS: RTL4c.
     #[tokio::test]
     async fn rtl4c_attach_sends_one_attach_frame() {
         let mut harness = Harness::new();
