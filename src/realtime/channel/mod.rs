@@ -237,6 +237,8 @@ impl ChannelMachine {
                 if self.state != S::Suspended {
                     self.attached_before = false;
                     self.serial = None;
+                    // A new attempt starts without the old failure (RTL4g).
+                    self.error_reason = None;
                 }
                 self.enter(S::Attaching, false, None, &mut effects);
                 if self.connected {
@@ -399,5 +401,7 @@ impl RecentIds {
     }
 }
 
+#[cfg(test)]
+mod spec_tests;
 #[cfg(test)]
 mod tests;

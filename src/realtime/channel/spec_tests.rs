@@ -1,0 +1,284 @@
+//! The channel machine held to Ably's spec items one by one (named by their ids), beside the
+//! behaviour tests in `tests.rs`.
+
+use super::*;
+
+fn attached(flags: u64, serial: &str) -> ChannelInput {
+    ChannelInput::Attached {
+        flags,
+        serial: Some(serial.into()),
+        error: None,
+    }
+}
+
+fn error(code: u32) -> ErrorInfo {
+    ErrorInfo::new(code, 400, "refused")
+}
+
+/// Connected and attached, with the channel serial `e:1`.
+fn attached_machine() -> ChannelMachine {
+    let mut machine = ChannelMachine::new(AttachOptions::default());
+    machine.handle(ChannelInput::ConnectionConnected);
+    machine.handle(ChannelInput::Attach);
+    machine.handle(attached(flags::SUBSCRIBE, "e:1"));
+    machine
+}
+
+fn sent_attach(effects: &[ChannelEffect]) -> Option<Option<String>> {
+    effects.iter().find_map(|effect| match effect {
+        ChannelEffect::SendAttach { channel_serial, .. } => Some(channel_serial.clone()),
+        _ => None,
+    })
+}
+
+fn states(effects: &[ChannelEffect]) -> Vec<ChannelState> {
+    effects
+        .iter()
+        .filter_map(|effect| match effect {
+            ChannelEffect::StateChanged { state, .. } => Some(*state),
+            _ => None,
+        })
+        .collect()
+}
+
+/// UTS: RTL2g.
+#[test]
+fn rtl4a_attach_when_attached_does_nothing_and_rtl2g_says_nothing() {
+    let mut machine = attached_machine();
+    assert!(machine.handle(ChannelInput::Attach).is_empty());
+    assert_eq!(machine.state(), ChannelState::Attached);
+}
+
+#[test]
+fn rtl4h_attach_while_attaching_sends_no_second_attach() {
+    let mut machine = ChannelMachine::new(AttachOptions::default());
+    machine.handle(ChannelInput::ConnectionConnected);
+    machine.handle(ChannelInput::Attach);
+    assert!(machine.handle(ChannelInput::Attach).is_empty());
+}
+
+#[test]
+fn rtl4g_attach_from_failed_starts_over_without_the_old_error() {
+    let mut machine = attached_machine();
+    machine.handle(ChannelInput::Error(error(40160)));
+    assert_eq!(machine.state(), ChannelState::Failed);
+    assert!(machine.error_reason().is_some());
+    let effects = machine.handle(ChannelInput::Attach);
+    assert_eq!(states(&effects), [ChannelState::Attaching]);
+    assert_eq!(sent_attach(&effects), Some(None), "no serial from before");
+    assert_eq!(machine.error_reason(), None);
+}
+
+#[test]
+fn rtl3e_a_lost_connection_leaves_attached_and_attaching_channels_as_they_are() {
+    let mut machine = attached_machine();
+    assert!(machine.handle(ChannelInput::ConnectionLost).is_empty());
+    assert_eq!(machine.state(), ChannelState::Attached);
+    let mut attaching = ChannelMachine::new(AttachOptions::default());
+    attaching.handle(ChannelInput::ConnectionConnected);
+    attaching.handle(ChannelInput::Attach);
+    assert!(attaching.handle(ChannelInput::ConnectionLost).is_empty());
+    assert_eq!(attaching.state(), ChannelState::Attaching);
+}
+
+#[test]
+fn rtl3a_a_failed_connection_fails_attached_and_attaching_channels_only() {
+    let reason = error(40101);
+    let mut machine = attached_machine();
+    let effects = machine.handle(ChannelInput::ConnectionFailed(reason.clone()));
+    assert_eq!(states(&effects), [ChannelState::Failed]);
+    assert_eq!(machine.error_reason(), Some(&reason));
+    let mut attaching = ChannelMachine::new(AttachOptions::default());
+    attaching.handle(ChannelInput::Attach);
+    attaching.handle(ChannelInput::ConnectionFailed(reason.clone()));
+    assert_eq!(attaching.state(), ChannelState::Failed);
+    let mut initialized = ChannelMachine::new(AttachOptions::default());
+    assert!(
+        initialized
+            .handle(ChannelInput::ConnectionFailed(reason))
+            .is_empty(),
+        "other states are unaffected"
+    );
+    assert_eq!(initialized.state(), ChannelState::Initialized);
+}
+
+#[test]
+fn rtl3b_a_closed_connection_detaches_attached_and_attaching_channels() {
+    let mut machine = attached_machine();
+    machine.handle(ChannelInput::ConnectionClosed);
+    assert_eq!(machine.state(), ChannelState::Detached);
+    let mut attaching = ChannelMachine::new(AttachOptions::default());
+    attaching.handle(ChannelInput::Attach);
+    attaching.handle(ChannelInput::ConnectionClosed);
+    assert_eq!(attaching.state(), ChannelState::Detached);
+}
+
+#[test]
+fn rtl3c_a_suspended_connection_suspends_attached_and_attaching_channels() {
+    let mut machine = attached_machine();
+    machine.handle(ChannelInput::ConnectionSuspended);
+    assert_eq!(machine.state(), ChannelState::Suspended);
+    let mut attaching = ChannelMachine::new(AttachOptions::default());
+    attaching.handle(ChannelInput::Attach);
+    attaching.handle(ChannelInput::ConnectionSuspended);
+    assert_eq!(attaching.state(), ChannelState::Suspended);
+}
+
+#[test]
+fn rtl3d_suspended_channels_attach_again_when_connected_and_idle_ones_do_not() {
+    let mut machine = attached_machine();
+    machine.handle(ChannelInput::ConnectionSuspended);
+    let effects = machine.handle(ChannelInput::ConnectionConnected);
+    assert_eq!(states(&effects), [ChannelState::Attaching]);
+    assert_eq!(sent_attach(&effects), Some(Some("e:1".into())));
+    let mut initialized = ChannelMachine::new(AttachOptions::default());
+    assert!(
+        initialized
+            .handle(ChannelInput::ConnectionConnected)
+            .is_empty()
+    );
+    let mut detached = attached_machine();
+    detached.handle(ChannelInput::ConnectionLost);
+    detached.handle(ChannelInput::Detach);
+    assert_eq!(detached.state(), ChannelState::Detached);
+    assert!(
+        detached
+            .handle(ChannelInput::ConnectionConnected)
+            .is_empty()
+    );
+}
+
+#[test]
+fn rtl5a_detaching_an_initialized_or_detached_channel_does_nothing() {
+    let mut initialized = ChannelMachine::new(AttachOptions::default());
+    assert!(initialized.handle(ChannelInput::Detach).is_empty());
+    let mut detached = attached_machine();
+    detached.handle(ChannelInput::Detach);
+    detached.handle(ChannelInput::Detached { error: None });
+    assert_eq!(detached.state(), ChannelState::Detached);
+    assert!(detached.handle(ChannelInput::Detach).is_empty());
+}
+
+#[test]
+fn rtl5i_detach_while_detaching_sends_no_second_detach() {
+    let mut machine = attached_machine();
+    let first = machine.handle(ChannelInput::Detach);
+    assert!(first.contains(&ChannelEffect::SendDetach));
+    assert!(machine.handle(ChannelInput::Detach).is_empty());
+}
+
+#[test]
+fn rtl5j_detaching_a_suspended_channel_detaches_it_at_once() {
+    let mut machine = attached_machine();
+    machine.handle(ChannelInput::ConnectionSuspended);
+    let effects = machine.handle(ChannelInput::Detach);
+    assert_eq!(states(&effects), [ChannelState::Detached]);
+    assert!(!effects.contains(&ChannelEffect::SendDetach));
+}
+
+#[test]
+fn rtl5l_detaching_without_a_connection_detaches_at_once() {
+    let mut machine = attached_machine();
+    machine.handle(ChannelInput::ConnectionLost);
+    let effects = machine.handle(ChannelInput::Detach);
+    assert_eq!(states(&effects), [ChannelState::Detached]);
+    assert!(!effects.contains(&ChannelEffect::SendDetach));
+}
+
+#[test]
+fn rtl5k_an_attached_while_detaching_is_answered_with_detach() {
+    let mut machine = attached_machine();
+    machine.handle(ChannelInput::Detach);
+    let effects = machine.handle(attached(flags::SUBSCRIBE, "e:2"));
+    assert_eq!(effects, [ChannelEffect::SendDetach]);
+    assert_eq!(machine.state(), ChannelState::Detaching);
+}
+
+#[test]
+fn rtl14_an_error_while_detaching_completes_it_as_failed() {
+    let mut machine = attached_machine();
+    machine.handle(ChannelInput::Detach);
+    let effects = machine.handle(ChannelInput::Error(error(90000)));
+    assert_eq!(states(&effects), [ChannelState::Failed]);
+}
+
+#[test]
+fn rtl15c_the_attach_serial_comes_from_a_non_resumed_attached_only() {
+    let mut machine = attached_machine();
+    assert_eq!(machine.attach_serial(), Some("e:1"));
+    machine.handle(ChannelInput::ConnectionLost);
+    machine.handle(ChannelInput::ConnectionConnected);
+    machine.handle(attached(flags::SUBSCRIBE | flags::RESUMED, "e:7"));
+    assert_eq!(
+        machine.attach_serial(),
+        Some("e:1"),
+        "not from a resumed one"
+    );
+    // A server-initiated re-attachment without continuity.
+    machine.handle(ChannelInput::Detached { error: None });
+    machine.handle(attached(flags::SUBSCRIBE, "f:1"));
+    assert_eq!(machine.attach_serial(), Some("f:1"));
+}
+
+/// UTS: RTL15b1.
+#[test]
+fn rtl15b_the_channel_serial_follows_frames_that_carry_one_and_rtl15b1_goes_on_detach_or_fail() {
+    let mut machine = attached_machine();
+    machine.record_serial(Some("e:9"));
+    machine.record_serial(None);
+    machine.handle(ChannelInput::ConnectionLost);
+    let effects = machine.handle(ChannelInput::ConnectionConnected);
+    assert_eq!(
+        sent_attach(&effects),
+        Some(Some("e:9".into())),
+        "kept when a frame has none"
+    );
+    machine.handle(attached(flags::SUBSCRIBE | flags::RESUMED, "e:9"));
+    machine.handle(ChannelInput::Detach);
+    machine.handle(ChannelInput::Detached { error: None });
+    let effects = machine.handle(ChannelInput::Attach);
+    assert_eq!(sent_attach(&effects), Some(None), "cleared after DETACHED");
+    machine.handle(attached(flags::SUBSCRIBE, "g:1"));
+    machine.record_serial(Some("g:4"));
+    machine.handle(ChannelInput::Error(error(90000)));
+    let effects = machine.handle(ChannelInput::Attach);
+    assert_eq!(sent_attach(&effects), Some(None), "cleared after FAILED");
+}
+
+#[test]
+fn rtl13c_a_channel_retry_waits_while_there_is_no_connection() {
+    let mut machine = ChannelMachine::new(AttachOptions::default());
+    machine.handle(ChannelInput::ConnectionConnected);
+    machine.handle(ChannelInput::Attach);
+    machine.handle(ChannelInput::Detached { error: None });
+    assert_eq!(machine.state(), ChannelState::Suspended);
+    machine.handle(ChannelInput::ConnectionLost);
+    assert!(machine.handle(ChannelInput::RetryDue).is_empty());
+    assert_eq!(machine.state(), ChannelState::Suspended);
+}
+
+#[test]
+fn rtl12_an_update_without_an_error_carries_no_reason() {
+    let mut machine = attached_machine();
+    let effects = machine.handle(attached(flags::SUBSCRIBE, "h:1"));
+    let reasons: Vec<_> = effects
+        .iter()
+        .filter_map(|effect| match effect {
+            ChannelEffect::StateChanged { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reasons, [None]);
+}
+
+#[test]
+fn rtl17_messages_count_only_while_attached() {
+    let mut machine = ChannelMachine::new(AttachOptions::default());
+    machine.handle(ChannelInput::ConnectionConnected);
+    machine.handle(ChannelInput::Attach);
+    assert!(!machine.accepts_messages(), "attaching");
+    machine.handle(attached(flags::SUBSCRIBE, "e:1"));
+    assert!(machine.accepts_messages());
+    machine.handle(ChannelInput::ConnectionSuspended);
+    assert!(!machine.accepts_messages(), "suspended");
+}
