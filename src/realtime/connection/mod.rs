@@ -225,6 +225,14 @@ impl ConnectionMachine {
                 self.lost_since = None;
                 if was_connected {
                     effects.push(Effect::Updated);
+                    // An UPDATE: the same state, told with its reason when there is one
+                    // (RTN24).
+                    if error.is_some() {
+                        effects.push(Effect::StateChanged {
+                            state: S::Connected,
+                            reason: error,
+                        });
+                    }
                 } else {
                     self.enter(S::Connected, error, &mut effects);
                     effects.push(Effect::Reattach { resumed });

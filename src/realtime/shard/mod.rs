@@ -22,6 +22,8 @@ mod polling;
 mod rest_publish;
 mod socket;
 #[cfg(test)]
+mod spec_tests;
+#[cfg(test)]
 mod testing;
 mod timers;
 

@@ -156,6 +156,7 @@ mod tests {
         }
     }
 
+    /// UTS: RTN23a.
     #[test]
     fn rtn2_the_url_carries_json_heartbeats_the_version_and_the_credential() {
         let basic = Credential::Basic("app.key:secret".parse().unwrap());
