@@ -136,7 +136,10 @@ impl PresenceMap {
         if last && let Some(sync) = self.sync.take() {
             for key in sync.residual {
                 if let Some(mut gone) = self.members.remove(&key) {
+                    // A leave the server never sent: no id of its own, and now (RTP19).
                     gone.action = PresenceAction::Leave;
+                    gone.id = None;
+                    gone.timestamp = Some(crate::clock::now_ms());
                     changes.push(PresenceChange {
                         action: PresenceAction::Leave,
                         member: gone,
@@ -147,6 +150,11 @@ impl PresenceMap {
                 .retain(|_, member| member.action != PresenceAction::Absent);
         }
         changes
+    }
+
+    /// A SYNC has begun and not yet ended.
+    pub fn is_syncing(&self) -> bool {
+        self.sync.is_some()
     }
 
     /// Everyone leaves (attached without presence, or detached).
@@ -165,6 +173,9 @@ impl PresenceMap {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod spec_tests;
 
 #[cfg(test)]
 mod tests {
