@@ -106,10 +106,7 @@ impl Realtime {
         channel: &str,
         mut messages: Vec<Message>,
     ) -> impl Future<Output = Result<PublishAck, ClientError>> + Send + 'static {
-        let base = new_message_id_base();
-        for (index, message) in messages.iter_mut().enumerate() {
-            message.id.get_or_insert_with(|| format!("{base}:{index}"));
-        }
+        assign_message_ids(&mut messages);
         let channel_name = channel.to_owned();
         self.request(channel, move |reply| ShardRequest::Publish {
             channel: channel_name,
@@ -209,9 +206,69 @@ fn invalid_channel(error: &ChannelNameError) -> crate::protocol::ErrorInfo {
     crate::protocol::ErrorInfo::new(40010, 400, error.to_string())
 }
 
+/// Gives every message without an id one (RSL1k): the batch's random base and the
+/// message's place in the batch; ids already there are kept.
+fn assign_message_ids(messages: &mut [Message]) {
+    let base = new_message_id_base();
+    for (index, message) in messages.iter_mut().enumerate() {
+        message.id.get_or_insert_with(|| format!("{base}:{index}"));
+    }
+}
+
 /// Ably's idempotent ids: a random base shared by a batch, then `:index`.
 pub fn new_message_id_base() -> String {
     use base64::Engine;
     let bytes: [u8; 9] = rand::random();
     base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Message, assign_message_ids};
+
+    fn batch(ids: &[Option<&str>]) -> Vec<Message> {
+        ids.iter()
+            .map(|id| Message {
+                id: id.map(str::to_owned),
+                ..Message::default()
+            })
+            .collect()
+    }
+
+    fn ids(messages: &[Message]) -> Vec<String> {
+        messages.iter().filter_map(|m| m.id.clone()).collect()
+    }
+
+    /// UTS: RSL1k2, RSL1k3.
+    #[test]
+    fn rsl1k_ids_are_a_random_base_and_an_index_per_batch_and_given_ids_are_kept() {
+        let mut first = batch(&[None, None, None]);
+        assign_message_ids(&mut first);
+        let first = ids(&first);
+        let base = first[0].rsplit_once(':').map(|(base, _)| base.to_owned());
+        let base = base.expect("base:index");
+        assert!(
+            base.len() >= 12,
+            "a random base of 9 bytes in base64: {base}"
+        );
+        assert_eq!(
+            first,
+            [0, 1, 2].map(|i| format!("{base}:{i}")),
+            "the index counts up"
+        );
+        let mut second = batch(&[None]);
+        assign_message_ids(&mut second);
+        assert!(
+            !ids(&second)[0].starts_with(&base),
+            "a new base per publish"
+        );
+        let mut mixed = batch(&[Some("mine"), None]);
+        assign_message_ids(&mut mixed);
+        let mixed = ids(&mixed);
+        assert_eq!(mixed[0], "mine");
+        assert!(
+            mixed[1].ends_with(":1"),
+            "the index is the place in the batch"
+        );
+    }
 }
