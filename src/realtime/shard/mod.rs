@@ -19,6 +19,8 @@ mod inbound;
 mod lifecycle;
 mod outbound;
 mod polling;
+#[cfg(test)]
+mod presence_spec_tests;
 mod rest_publish;
 mod socket;
 #[cfg(test)]
