@@ -831,6 +831,7 @@ async fn rtl4_an_invalid_channel_name_is_refused_before_it_leaves_the_client() {
 
 /// RTN2e: a token the auth URL gives as a plain string (text/plain) carries no expiry; it
 /// is used while the service accepts it, not fetched again for every request.
+/// UTS: RSA8c.
 #[tokio::test]
 async fn rtn2e_a_plain_string_token_is_reused_while_it_works() {
     use std::sync::Arc;

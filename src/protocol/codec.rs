@@ -98,6 +98,20 @@ mod tests {
     use super::*;
     use crate::protocol::{PresenceAction, ProtocolAction};
 
+    #[test]
+    fn rtl6i3_fields_a_message_does_not_have_are_left_out_of_the_frame() {
+        let mut frame = ProtocolMessage::new(ProtocolAction::Message).with_channel("c");
+        frame.messages = Some(vec![crate::protocol::Message {
+            name: Some("only-a-name".into()),
+            ..crate::protocol::Message::default()
+        }]);
+        let text = encode_frame(&frame);
+        let value: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        let message = &value["messages"][0];
+        assert_eq!(message.as_object().map(|m| m.len()), Some(1), "{text}");
+        assert!(!text.contains("null"), "{text}");
+    }
+
     /// UTS: RSF1.
     #[test]
     fn decodes_ably_js_publish_and_ignores_size() {

@@ -282,3 +282,31 @@ fn rtl17_messages_count_only_while_attached() {
     machine.handle(ChannelInput::ConnectionSuspended);
     assert!(!machine.accepts_messages(), "suspended");
 }
+
+#[test]
+fn rtb1_a_suspended_channel_retries_after_the_channel_retry_timeout_with_backoff() {
+    let mut machine = ChannelMachine::new(AttachOptions::default());
+    machine.handle(ChannelInput::ConnectionConnected);
+    let mut delays = Vec::new();
+    for _ in 0..5 {
+        machine.handle(ChannelInput::Attach);
+        let effects = machine.handle(ChannelInput::Detached { error: None });
+        delays.extend(effects.iter().filter_map(|effect| match effect {
+            ChannelEffect::RetryIn(delay) => Some(*delay),
+            _ => None,
+        }));
+    }
+    assert_eq!(delays.len(), 5);
+    let secs: Vec<f64> = delays
+        .iter()
+        .map(std::time::Duration::as_secs_f64)
+        .collect();
+    assert!(
+        (12.0..=15.0).contains(&secs[0]),
+        "15 s less jitter: {secs:?}"
+    );
+    assert!(
+        (24.0..=30.0).contains(&secs[4]),
+        "capped at twice: {secs:?}"
+    );
+}

@@ -255,6 +255,7 @@ fn rtl4f_an_attach_timeout_suspends_and_retries() {
     assert!(!sends_attach(&effects));
 }
 
+/// UTS: RTL2g.
 #[test]
 fn rtl12_an_extra_attached_without_resumed_is_an_update_and_a_gap_fill() {
     let mut machine = connected_attaching();

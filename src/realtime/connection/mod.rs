@@ -332,4 +332,6 @@ impl ConnectionMachine {
 }
 
 #[cfg(test)]
+mod spec_tests;
+#[cfg(test)]
 mod tests;

@@ -117,3 +117,88 @@ async fn rtp17g_presence_is_entered_again_with_the_same_client_and_data_and_no_i
         crate::protocol::data::Payload::Json(data)
     );
 }
+
+/// A member `customer-1` entered on the attached channel.
+async fn with_a_member() -> Harness {
+    use crate::protocol::{PresenceAction, PresenceMessage};
+    let mut harness = Harness::new();
+    harness.connect("c1").await;
+    harness.attached(CHANNEL).await;
+    let mut frame = ProtocolMessage::new(ProtocolAction::Presence).with_channel(CHANNEL);
+    frame.id = Some("p".into());
+    frame.connection_id = Some("other".into());
+    let mut member = PresenceMessage::new(PresenceAction::Enter);
+    member.client_id = Some("customer-1".into());
+    frame.presence = Some(vec![member]);
+    harness.server(frame).await;
+    harness.events();
+    harness
+}
+
+/// UTS: RTP19a.
+#[tokio::test]
+async fn rtp1_an_attached_without_has_presence_empties_the_presence_set() {
+    let mut harness = with_a_member().await;
+    harness
+        .server(ProtocolMessage::new(ProtocolAction::Attached).with_channel(CHANNEL))
+        .await;
+    let left: Vec<_> = harness
+        .events()
+        .into_iter()
+        .filter_map(|event| match event {
+            NetEvent::Presence { change, .. } => Some((change.action, change.member.client_id)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        left,
+        [(
+            crate::protocol::PresenceAction::Leave,
+            Some("customer-1".into())
+        )]
+    );
+}
+
+#[tokio::test]
+async fn rtp5f_a_suspended_channel_keeps_its_presence_set() {
+    let mut harness = with_a_member().await;
+    harness
+        .shard
+        .for_each_channel(crate::realtime::channel::ChannelInput::ConnectionSuspended)
+        .await;
+    let events = harness.events();
+    assert!(
+        !events
+            .iter()
+            .any(|event| matches!(event, NetEvent::Presence { .. })),
+        "nobody leaves: {events:?}"
+    );
+    assert_eq!(harness.shard.channels[CHANNEL].presence.len(), 1);
+}
+
+#[tokio::test]
+async fn rtp8h_an_enter_the_server_refuses_is_answered_with_its_error() {
+    use crate::protocol::PresenceAction;
+    let mut harness = Harness::new();
+    harness.connect("c1").await;
+    harness.attached(CHANNEL).await;
+    let (reply, outcome) = tokio::sync::oneshot::channel();
+    harness
+        .shard
+        .request(super::ShardRequest::Presence {
+            channel: CHANNEL.into(),
+            action: PresenceAction::Enter,
+            data: None,
+            reply,
+        })
+        .await;
+    let mut nack = ProtocolMessage::new(ProtocolAction::Nack);
+    nack.msg_serial = Some(0);
+    nack.count = Some(1);
+    nack.error = Some(ErrorInfo::new(40160, 401, "no presence capability"));
+    harness.server(nack).await;
+    assert!(matches!(
+        outcome.await.expect("answered"),
+        Err(ClientError::Refused(reason)) if reason.code == 40160
+    ));
+}
