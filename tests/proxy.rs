@@ -518,3 +518,125 @@ async fn rtl4f_an_attached_that_never_comes_suspends_the_channel_at_the_timeout(
     client.close().await;
     hub.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtl5f_a_detached_that_never_comes_returns_the_channel_to_attached() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let (proxy, _stop) = start_proxy(&hub).await;
+    let (client, mut events) = client_through(&proxy, "conversation:1").await;
+    let drop = json!([{"direction": "server", "action": 13, "do": "drop", "times": 1}]);
+    control(&proxy, reqwest::Method::POST, "/_proxy/rules", Some(drop)).await;
+    client.detach("conversation:1");
+    let back = events
+        .wait_for(
+            "attached again after the detach timed out",
+            PROMPT,
+            |event| {
+                matches!(
+                    event,
+                    NetEvent::Channel {
+                        state: ChannelState::Attached,
+                        reason: Some(_),
+                        ..
+                    }
+                )
+            },
+        )
+        .await;
+    assert!(matches!(back, NetEvent::Channel { reason: Some(reason), .. } if reason.code == 90007));
+    client.close().await;
+    hub.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtn15h3_a_disconnected_for_another_reason_than_the_token_reconnects_and_resumes() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let (proxy, _stop) = start_proxy(&hub).await;
+    let (client, mut events) = client_through(&proxy, "conversation:1").await;
+    let disconnected =
+        json!({"action": 6, "error": {"code": 80003, "statusCode": 503, "message": "going away"}});
+    server_sends_instead_of_a_message(&hub, &proxy, "conversation:1", disconnected).await;
+    events
+        .wait_for("disconnected", PROMPT, |event| {
+            matches!(
+                event,
+                NetEvent::Connection {
+                    state: ConnectionState::Disconnected,
+                    ..
+                }
+            )
+        })
+        .await;
+    events.connected().await;
+    let resumed = events.attached("conversation:1").await;
+    assert!(resumed, "the channel kept its continuity");
+    client.close().await;
+    hub.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtn15j_through_the_proxy_a_fatal_error_while_connected_fails_everything() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let (proxy, _stop) = start_proxy(&hub).await;
+    let (client, mut events) = client_through(&proxy, "conversation:1").await;
+    let error =
+        json!({"action": 9, "error": {"code": 50000, "statusCode": 500, "message": "broken"}});
+    server_sends_instead_of_a_message(&hub, &proxy, "conversation:1", error).await;
+    let failed = events
+        .wait_for("failed", PROMPT, |event| {
+            matches!(
+                event,
+                NetEvent::Connection {
+                    state: ConnectionState::Failed,
+                    ..
+                }
+            )
+        })
+        .await;
+    assert!(
+        matches!(failed, NetEvent::Connection { reason: Some(reason), .. } if reason.code == 50000)
+    );
+    assert!(
+        events.seen.iter().any(|event| matches!(
+            event,
+            NetEvent::Channel {
+                state: ChannelState::Failed,
+                ..
+            }
+        )),
+        "the channel failed with it"
+    );
+    client.close().await;
+    hub.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtn14c_a_connected_that_never_comes_times_out_into_disconnected() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let (proxy, _stop) = start_proxy(&hub).await;
+    let drop = json!([{"direction": "server", "action": 4, "do": "drop", "times": 1}]);
+    control(&proxy, reqwest::Method::POST, "/_proxy/rules", Some(drop)).await;
+    let (client, receiver) = Realtime::connect(options(&proxy));
+    let mut events = Events::new(receiver);
+    let disconnected = events
+        .wait_for(
+            "disconnected at the deadline",
+            Duration::from_secs(15),
+            |event| {
+                matches!(
+                    event,
+                    NetEvent::Connection {
+                        state: ConnectionState::Disconnected,
+                        ..
+                    }
+                )
+            },
+        )
+        .await;
+    assert!(matches!(
+        disconnected,
+        NetEvent::Connection { reason: Some(reason), .. } if reason.status_code == 408
+    ));
+    client.close().await;
+    hub.stop().await.unwrap();
+}

@@ -61,6 +61,8 @@ pub enum ChannelInput {
     },
     Error(ErrorInfo),
     AttachTimedOut,
+    /// No DETACHED came within the request timeout.
+    DetachTimedOut,
     RetryDue,
 }
 
@@ -72,6 +74,7 @@ pub enum ChannelEffect {
     },
     SendDetach,
     StartAttachTimer,
+    StartDetachTimer,
     RetryIn(Duration),
     StateChanged {
         state: ChannelState,
@@ -105,6 +108,8 @@ pub struct ChannelMachine {
     attached_before: bool,
     last_message_ms: Option<i64>,
     retry_attempts: u32,
+    /// The state a detach started from, to return to if it times out (RTL5f).
+    detaching_from: ChannelState,
     /// Delivered by polling since the last attachment: the next ATTACHED fills the gap
     /// from the last message polled, resumed or not.
     polled: bool,
@@ -124,6 +129,7 @@ impl ChannelMachine {
             error_reason: None,
             last_message_ms: None,
             retry_attempts: 0,
+            detaching_from: ChannelState::Attached,
             polled: false,
         }
     }
@@ -248,8 +254,10 @@ impl ChannelMachine {
             (S::Attaching | S::Attached, ChannelInput::Attach) => {}
             (S::Attaching | S::Attached | S::Suspended, ChannelInput::Detach) => {
                 if self.connected && self.state != S::Suspended {
+                    self.detaching_from = self.state;
                     self.enter(S::Detaching, false, None, &mut effects);
                     effects.push(ChannelEffect::SendDetach);
+                    effects.push(ChannelEffect::StartDetachTimer);
                 } else {
                     self.enter(S::Detached, false, None, &mut effects);
                 }
@@ -352,6 +360,12 @@ impl ChannelMachine {
             }
             (S::Attaching | S::Attached | S::Detaching, ChannelInput::Error(error)) => {
                 self.enter(S::Failed, false, Some(error), &mut effects);
+            }
+            (S::Detaching, ChannelInput::DetachTimedOut) => {
+                // The detach failed: back where it started, saying why (RTL5f).
+                let error = ErrorInfo::new(90007, 408, "Detach timed out");
+                let previous = self.detaching_from;
+                self.enter(previous, false, Some(error), &mut effects);
             }
             (S::Attaching, ChannelInput::AttachTimedOut) => {
                 let error = ErrorInfo::new(90007, 408, "Attach timed out");

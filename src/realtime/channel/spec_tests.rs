@@ -310,3 +310,17 @@ fn rtb1_a_suspended_channel_retries_after_the_channel_retry_timeout_with_backoff
         "capped at twice: {secs:?}"
     );
 }
+
+#[test]
+fn rtl5f_a_detach_that_times_out_returns_to_where_it_started_and_says_why() {
+    let mut machine = attached_machine();
+    let effects = machine.handle(ChannelInput::Detach);
+    assert!(effects.contains(&ChannelEffect::StartDetachTimer));
+    let effects = machine.handle(ChannelInput::DetachTimedOut);
+    assert_eq!(states(&effects), [ChannelState::Attached]);
+    assert_eq!(machine.error_reason().map(|e| e.code), Some(90007));
+    assert!(
+        machine.handle(ChannelInput::DetachTimedOut).is_empty(),
+        "only while detaching"
+    );
+}

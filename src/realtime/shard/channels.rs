@@ -68,6 +68,10 @@ impl Shard {
                 self.send(&ProtocolMessage::new(ProtocolAction::Detach).with_channel(name))
                     .await;
             }
+            ChannelEffect::StartDetachTimer => {
+                let at = Instant::now() + self.options.request_timeout;
+                self.set_timer(Timer::DetachDeadline(name.to_owned()), at);
+            }
             ChannelEffect::StartAttachTimer => {
                 let at = Instant::now() + self.options.request_timeout;
                 self.set_timer(Timer::AttachDeadline(name.to_owned()), at);
@@ -82,6 +86,9 @@ impl Shard {
             } => {
                 if state != crate::realtime::channel::ChannelState::Attaching {
                     self.cancel_timer(&Timer::AttachDeadline(name.to_owned()));
+                }
+                if state != crate::realtime::channel::ChannelState::Detaching {
+                    self.cancel_timer(&Timer::DetachDeadline(name.to_owned()));
                 }
                 if state == crate::realtime::channel::ChannelState::Attached
                     && let Some(slot) = self.channels.get_mut(name)

@@ -402,3 +402,39 @@ async fn rtl14_a_channel_error_cancels_its_attach_timer() {
             .contains(&Timer::AttachDeadline(CHANNEL.into()))
     );
 }
+
+/// UTS: RTL5f.
+#[tokio::test]
+async fn rtc7_a_detach_waits_at_most_the_request_timeout() {
+    let mut harness = Harness::new();
+    harness.connect("c1").await;
+    harness.attached(CHANNEL).await;
+    harness
+        .shard
+        .request(super::ShardRequest::Detach {
+            channel: CHANNEL.into(),
+        })
+        .await;
+    assert!(
+        harness
+            .timers()
+            .contains(&Timer::DetachDeadline(CHANNEL.into()))
+    );
+    harness.events();
+    harness
+        .shard
+        .fire_due(Timer::DetachDeadline(CHANNEL.into()))
+        .await;
+    let back: Vec<_> = harness
+        .events()
+        .into_iter()
+        .filter_map(|event| match event {
+            NetEvent::Channel { state, reason, .. } => Some((state, reason.map(|r| r.code))),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        back,
+        [(crate::realtime::ChannelState::Attached, Some(90007))]
+    );
+}

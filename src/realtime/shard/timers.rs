@@ -20,6 +20,7 @@ pub(super) enum Timer {
     CloseDeadline,
     Renew,
     AttachDeadline(String),
+    DetachDeadline(String),
     ChannelRetry(String),
     /// Something is due on the polling plan.
     Poll,
@@ -110,6 +111,9 @@ impl Shard {
             Timer::Renew => self.renew_token(),
             Timer::AttachDeadline(channel) => {
                 self.channel(&channel, ChannelInput::AttachTimedOut).await
+            }
+            Timer::DetachDeadline(channel) => {
+                self.channel(&channel, ChannelInput::DetachTimedOut).await
             }
             Timer::ChannelRetry(channel) => self.channel(&channel, ChannelInput::RetryDue).await,
             Timer::Poll => self.poll_due(),
