@@ -158,6 +158,7 @@ async fn pass_through(wire_format: WireFormat) {
     hub.stop().await.unwrap();
 }
 
+/// UTS: RSL4d3.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_proxy_passes_1000_messages_on_20_channels_through_unchanged() {
     pass_through(WireFormat::Json).await;

@@ -92,7 +92,7 @@ async fn connects_attaches_publishes_with_ack_and_detaches() {
 
 /// The same round trip in msgpack, Ably's binary protocol, with binary data and presence:
 /// a JSON client on the same channel sees the same things.
-/// UTS: RTL7.
+/// UTS: RSA7, RTL7.
 #[tokio::test]
 async fn a_msgpack_client_publishes_receives_and_enters_as_a_json_client_does() {
     let hub = common::start_hub(HubConfig::development()).await;
@@ -128,6 +128,11 @@ async fn a_msgpack_client_publishes_receives_and_enters_as_a_json_client_does() 
         let names: Vec<_> = received.iter().filter_map(|m| m.name.as_deref()).collect();
         assert_eq!(names, ["hello", "bytes"]);
         assert_eq!(text_of(&received[0]), "from msgpack");
+        assert_eq!(
+            received[0].client_id.as_deref(),
+            Some("broker-7"),
+            "stamped with the publisher's clientId"
+        );
         assert_eq!(
             received[1].payload,
             brokerdash::protocol::data::Payload::Binary(vec![0, 255, 1])
@@ -370,7 +375,7 @@ async fn resumes_after_a_drop_with_nothing_lost_or_doubled() {
     hub.stop().await.unwrap();
 }
 
-/// UTS: RSA11, RSA2, RTL2d, RTL6, RTN15c7.
+/// UTS: RSA11, RSA2, RTL10b, RTL2d, RTL6, RTN15c7.
 #[tokio::test]
 async fn a_failed_resume_fills_the_gap_from_history_and_says_so() {
     let mut config = HubConfig::development();

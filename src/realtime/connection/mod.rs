@@ -303,6 +303,9 @@ impl ConnectionMachine {
         if now.duration_since(lost_since) >= self.state_ttl() {
             // Past the TTL the server has dropped our state: channels are suspended and
             // pending publishes fail (RTN7e); we keep trying at the slower pace.
+            // The server has forgotten the connection too: the next one starts afresh
+            // instead of asking to resume (RTN15g).
+            self.connection_key = None;
             if self.state != ConnectionState::Suspended {
                 effects.push(Effect::SuspendChannels);
                 effects.push(Effect::FailPending(ErrorInfo::new(

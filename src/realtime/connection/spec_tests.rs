@@ -181,3 +181,17 @@ fn rsa4c2_credentials_that_cannot_be_had_while_connecting_disconnect_and_retry()
     assert_eq!(states(&effects), [ConnectionState::Disconnected]);
     assert!(effects.iter().any(|e| matches!(e, Effect::RetryIn(_))));
 }
+
+#[test]
+fn rtn15g_past_the_state_ttl_the_next_connection_starts_afresh() {
+    let now = Instant::now();
+    let mut machine = resuming(now);
+    let lost = || Input::Lost(ErrorInfo::new(80003, 400, "unreachable"));
+    machine.handle(lost(), now + Duration::from_secs(121), 0.0);
+    assert_eq!(machine.state(), ConnectionState::Suspended);
+    let effects = machine.handle(Input::RetryDue, now + Duration::from_secs(151), 0.0);
+    assert!(effects.contains(&Effect::Open {
+        resume_key: None,
+        renew_token: false
+    }));
+}

@@ -112,6 +112,14 @@ impl Shard {
                         let _ = waiter.send(outcome.clone());
                     }
                 }
+                if matches!(
+                    state,
+                    crate::realtime::channel::ChannelState::Detached
+                        | crate::realtime::channel::ChannelState::Failed
+                ) {
+                    // Nobody is known to be present on a channel we no longer follow (RTP5a).
+                    self.clear_presence(name).await;
+                }
                 if state == crate::realtime::channel::ChannelState::Detached {
                     // Nothing more will happen on it; a new attach starts afresh.
                     self.channels.remove(name);
@@ -129,20 +137,7 @@ impl Shard {
                 since_ms,
                 until_serial,
             } => self.fill_gap(name, since_ms, until_serial),
-            ChannelEffect::ClearPresence => {
-                let changes = self
-                    .channels
-                    .get_mut(name)
-                    .map(|slot| slot.presence.clear())
-                    .unwrap_or_default();
-                for change in changes {
-                    self.emit(NetEvent::Presence {
-                        channel: name.to_owned(),
-                        change,
-                    })
-                    .await;
-                }
-            }
+            ChannelEffect::ClearPresence => self.clear_presence(name).await,
             ChannelEffect::ReEnterPresence => {
                 let entered = self
                     .channels
@@ -171,6 +166,22 @@ impl Shard {
                     });
                 }
             }
+        }
+    }
+
+    /// Everyone on the channel leaves, and the application is told of each.
+    async fn clear_presence(&mut self, name: &str) {
+        let changes = self
+            .channels
+            .get_mut(name)
+            .map(|slot| slot.presence.clear())
+            .unwrap_or_default();
+        for change in changes {
+            self.emit(NetEvent::Presence {
+                channel: name.to_owned(),
+                change,
+            })
+            .await;
         }
     }
 

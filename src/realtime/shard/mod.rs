@@ -297,12 +297,7 @@ impl Shard {
                 }
                 () = &mut idle, if idle_armed.is_some() => {
                     idle_armed = None;
-                    // Frames arrived since it was armed: the loop re-arms it from the last one.
-                    let silent = self.last_activity.elapsed();
-                    if self.idle_limit().is_some_and(|limit| silent >= limit) {
-                        let error = ErrorInfo::new(80003, 408, format!("No activity seen from the server in {} ms; assuming the connection dropped", silent.as_millis()));
-                        self.connection(Input::Lost(error)).await;
-                    }
+                    self.idle_timer_fired().await;
                 }
             }
             if matches!(
@@ -318,6 +313,24 @@ impl Shard {
         }
         if let Some(opening) = self.opening.take() {
             opening.abort();
+        }
+    }
+
+    /// The server was silent past its promised heartbeat interval and the request timeout
+    /// (RTN23a): the transport counts as dead. Frames that arrived since the timer was armed
+    /// mean it is not yet; the loop re-arms it from the last one.
+    async fn idle_timer_fired(&mut self) {
+        let silent = self.last_activity.elapsed();
+        if self.idle_limit().is_some_and(|limit| silent >= limit) {
+            let error = ErrorInfo::new(
+                80003,
+                408,
+                format!(
+                    "No activity seen from the server in {} ms; assuming the connection dropped",
+                    silent.as_millis()
+                ),
+            );
+            self.connection(Input::Lost(error)).await;
         }
     }
 

@@ -202,3 +202,37 @@ async fn rtp8h_an_enter_the_server_refuses_is_answered_with_its_error() {
         Err(ClientError::Refused(reason)) if reason.code == 40160
     ));
 }
+
+#[tokio::test]
+async fn rtp5a_a_failed_or_detached_channel_has_nobody_present() {
+    let mut harness = with_a_member().await;
+    harness.fail_channel(CHANNEL).await;
+    let left = harness
+        .events()
+        .into_iter()
+        .filter(|event| {
+            matches!(event, NetEvent::Presence { change, .. }
+                if change.action == crate::protocol::PresenceAction::Leave)
+        })
+        .count();
+    assert_eq!(left, 1, "failed");
+    let mut harness = with_a_member().await;
+    harness
+        .shard
+        .request(super::ShardRequest::Detach {
+            channel: CHANNEL.into(),
+        })
+        .await;
+    harness
+        .server(ProtocolMessage::new(ProtocolAction::Detached).with_channel(CHANNEL))
+        .await;
+    let left = harness
+        .events()
+        .into_iter()
+        .filter(|event| {
+            matches!(event, NetEvent::Presence { change, .. }
+                if change.action == crate::protocol::PresenceAction::Leave)
+        })
+        .count();
+    assert_eq!(left, 1, "detached");
+}

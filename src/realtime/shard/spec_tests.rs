@@ -438,3 +438,55 @@ async fn rtc7_a_detach_waits_at_most_the_request_timeout() {
         [(crate::realtime::ChannelState::Attached, Some(90007))]
     );
 }
+
+#[tokio::test]
+async fn rtn23a_silence_past_the_idle_limit_reconnects_at_once_and_resumes() {
+    let mut harness = Harness::new();
+    harness.connect("c1").await;
+    harness.events();
+    harness.timers();
+    // connected(): heartbeats every 15 s; with the 10 s request timeout, 25 s of silence.
+    harness.shard.last_activity = Instant::now() - Duration::from_secs(20);
+    harness.shard.idle_timer_fired().await;
+    assert!(harness.events().is_empty(), "not yet past the limit");
+    harness.shard.last_activity = Instant::now() - Duration::from_secs(30);
+    harness.shard.idle_timer_fired().await;
+    let events = harness.events();
+    assert_eq!(connection_states(&events), [ConnectionState::Disconnected]);
+    assert!(matches!(
+        &events[0],
+        NetEvent::Connection { reason: Some(reason), .. } if reason.status_code == 408
+    ));
+    assert!(harness.timers().contains(&Timer::Retry), "a retry, due now");
+    let effects = harness
+        .shard
+        .machine
+        .handle(Input::RetryDue, std::time::Instant::now(), 0.0);
+    assert!(
+        effects.contains(&crate::realtime::connection::Effect::Open {
+            resume_key: Some("c1-key".into()),
+            renew_token: false,
+        })
+    );
+}
+
+#[tokio::test]
+async fn rtl6c4_a_publish_on_a_suspended_connection_is_refused_at_once() {
+    let mut harness = Harness::new();
+    harness.connect("c1").await;
+    let now = std::time::Instant::now();
+    let dropped = || Input::Lost(ErrorInfo::new(80003, 400, "dropped"));
+    harness.shard.machine.handle(dropped(), now, 0.0);
+    harness.shard.machine.handle(Input::RetryDue, now, 0.0);
+    // Still unreachable past the connection state TTL (120 s): suspended.
+    harness
+        .shard
+        .machine
+        .handle(dropped(), now + Duration::from_secs(121), 0.0);
+    assert_eq!(harness.shard.machine.state(), ConnectionState::Suspended);
+    let refused = harness.publish(CHANNEL, "m1").await;
+    assert!(matches!(
+        refused.await.expect("answered"),
+        Err(ClientError::Refused(reason)) if reason.message.contains("suspended")
+    ));
+}
