@@ -909,3 +909,62 @@ async fn rtn2e_a_plain_string_token_is_reused_while_it_works() {
     server.abort();
     hub.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn rtl6f_a_message_carries_the_connection_id_of_its_publisher() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let (publisher, receiver) = Realtime::connect(basic(&hub.url()));
+    let mut publisher_events = Events::new(receiver);
+    let (subscriber, receiver) = Realtime::connect(basic(&hub.url()));
+    let mut subscriber_events = Events::new(receiver);
+    publisher_events.connected().await;
+    subscriber_events.connected().await;
+    publisher.attach("conversation:1", AttachOptions::default());
+    subscriber.attach("conversation:1", AttachOptions::default());
+    publisher_events.attached("conversation:1").await;
+    subscriber_events.attached("conversation:1").await;
+    publisher
+        .publish("conversation:1", vec![text("who", "me")])
+        .await
+        .unwrap();
+    let echoed = publisher_events
+        .messages_until("conversation:1", "who", PROMPT)
+        .await;
+    let received = subscriber_events
+        .messages_until("conversation:1", "who", PROMPT)
+        .await;
+    let publishers = echoed[0].connection_id.clone();
+    assert!(publishers.as_deref().is_some_and(|id| !id.is_empty()));
+    assert_eq!(
+        received[0].connection_id, publishers,
+        "the publisher's connection"
+    );
+    publisher.close().await;
+    subscriber.close().await;
+    hub.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn rsl6a2_extras_published_over_realtime_come_back_unchanged() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let (client, receiver) = Realtime::connect(basic(&hub.url()));
+    let mut events = Events::new(receiver);
+    events.connected().await;
+    let extras = json!({"headers": {"source": "dashboard", "priority": 2}});
+    let message = Message {
+        extras: Some(extras.clone()),
+        ..text("with-extras", "hello")
+    };
+    client
+        .publish("conversation:1", vec![message])
+        .await
+        .unwrap();
+    let page = client
+        .rest()
+        .history("conversation:1", &brokerdash::rest::HistoryQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(page.items[0].extras.as_ref(), Some(&extras));
+    client.close().await;
+    hub.stop().await.unwrap();
+}
