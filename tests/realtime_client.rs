@@ -887,11 +887,17 @@ async fn rtn2e_a_plain_string_token_is_reused_while_it_works() {
         url: Url::parse(&auth_url).unwrap(),
         broker_id: "7".into(),
     };
-    let (client, receiver) = Realtime::connect(options(&hub.url(), auth));
+    let mut one_channel_each = options(&hub.url(), auth);
+    // Two channels, two connections: they share the one token.
+    one_channel_each.channels_per_connection = 1;
+    let (client, receiver) = Realtime::connect(one_channel_each);
     let mut events = Events::new(receiver);
     events.connected().await;
     client.attach("conversation:1", AttachOptions::default());
+    client.attach("conversation:2", AttachOptions::default());
     events.attached("conversation:1").await;
+    events.attached("conversation:2").await;
+    assert_eq!(client.connection_count(), 2);
     let query = brokerdash::rest::HistoryQuery::default();
     for _ in 0..3 {
         client
@@ -903,7 +909,7 @@ async fn rtn2e_a_plain_string_token_is_reused_while_it_works() {
     assert_eq!(
         fetched.load(Ordering::SeqCst),
         1,
-        "one token for the connection and every request"
+        "one token for both connections and every request"
     );
     client.close().await;
     server.abort();

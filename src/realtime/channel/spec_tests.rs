@@ -324,3 +324,52 @@ fn rtl5f_a_detach_that_times_out_returns_to_where_it_started_and_says_why() {
         "only while detaching"
     );
 }
+
+#[test]
+fn rtl2a_every_change_of_state_is_told_once() {
+    let mut machine = ChannelMachine::new(AttachOptions::default());
+    let mut told = Vec::new();
+    let mut seen = vec![machine.state()];
+    let inputs = [
+        ChannelInput::Attach,
+        ChannelInput::ConnectionConnected,
+        attached(flags::SUBSCRIBE, "e:1"),
+        ChannelInput::ConnectionSuspended,
+        ChannelInput::ConnectionConnected,
+        attached(flags::SUBSCRIBE, "e:2"),
+        ChannelInput::Detach,
+        ChannelInput::Detached { error: None },
+    ];
+    for input in inputs {
+        told.extend(states(&machine.handle(input)));
+        if seen.last() != Some(&machine.state()) {
+            seen.push(machine.state());
+        }
+    }
+    assert_eq!(told, seen[1..]);
+}
+
+#[test]
+fn rtc7_the_timeouts_default_to_ably_s() {
+    let defaults = crate::realtime::connection::Timeouts::default();
+    assert_eq!(
+        defaults.disconnected_retry,
+        std::time::Duration::from_secs(15)
+    );
+    assert_eq!(defaults.suspended_retry, std::time::Duration::from_secs(30));
+    assert_eq!(
+        defaults.default_state_ttl,
+        std::time::Duration::from_secs(120)
+    );
+    let key = "app.key:secret".parse().expect("a key");
+    let options = crate::realtime::ClientOptions::new(
+        url::Url::parse("https://main.realtime.ably.net").expect("a URL"),
+        crate::rest::AuthConfig::Key {
+            key,
+            use_tokens: false,
+            token_ttl_ms: None,
+        },
+    );
+    assert_eq!(options.request_timeout, std::time::Duration::from_secs(10));
+    assert_eq!(CHANNEL_RETRY_TIMEOUT, std::time::Duration::from_secs(15));
+}

@@ -129,6 +129,12 @@ impl Shard {
             ProtocolAction::Ack | ProtocolAction::Nack => self.acknowledged(&frame),
             ProtocolAction::Attached => {
                 if let Some(channel) = frame.channel.clone() {
+                    if !self.channels.contains_key(&channel) {
+                        // Attached to a channel we let go: the server is told again (RTL5k).
+                        let detach =
+                            ProtocolMessage::new(ProtocolAction::Detach).with_channel(channel);
+                        return self.send(&detach).await;
+                    }
                     let input = ChannelInput::Attached {
                         flags: frame.flags(),
                         serial: frame.channel_serial.clone(),

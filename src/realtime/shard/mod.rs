@@ -14,7 +14,11 @@
 //! and `rest_publish` (publishing over REST meanwhile).
 
 mod ack;
+#[cfg(test)]
+mod channel_spec_tests;
 mod channels;
+#[cfg(test)]
+mod connection_spec_tests;
 mod inbound;
 mod lifecycle;
 mod outbound;

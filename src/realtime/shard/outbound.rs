@@ -96,6 +96,10 @@ impl Shard {
                     let _ = reply.send(Err(refusal));
                     return;
                 }
+                if let Some(refusal) = self.presence_without_a_client_id(action) {
+                    let _ = reply.send(Err(refusal));
+                    return;
+                }
                 if let Some(slot) = self.channels.get_mut(&channel) {
                     slot.entered = match action {
                         PresenceAction::Leave => None,
@@ -114,6 +118,22 @@ impl Shard {
                 self.connection(Input::Close).await;
             }
             ShardRequest::Focus { channel } => self.poll_focus(channel),
+        }
+    }
+
+    /// Entering or updating presence needs a clientId of one's own: none, or the wildcard,
+    /// is refused before it leaves the client (RTP8j).
+    fn presence_without_a_client_id(&self, action: PresenceAction) -> Option<ClientError> {
+        if action == PresenceAction::Leave {
+            return None;
+        }
+        match self.options.client_id.as_deref() {
+            Some(id) if id != "*" => None,
+            _ => Some(ClientError::Refused(ErrorInfo::new(
+                91000,
+                400,
+                "Unable to enter presence without a clientId of its own",
+            ))),
         }
     }
 

@@ -236,3 +236,33 @@ async fn rtp5a_a_failed_or_detached_channel_has_nobody_present() {
         .count();
     assert_eq!(left, 1, "detached");
 }
+
+#[tokio::test]
+async fn rtp8j_entering_without_a_client_id_of_ones_own_is_refused_locally() {
+    use crate::protocol::PresenceAction;
+    for client_id in [None, Some("*")] {
+        let mut harness = Harness::new();
+        harness.shard.options = std::sync::Arc::new(crate::realtime::ClientOptions {
+            client_id: client_id.map(str::to_owned),
+            ..(*harness.shard.options).clone()
+        });
+        harness.connect("c1").await;
+        harness.attached(CHANNEL).await;
+        harness.sent();
+        let (reply, outcome) = tokio::sync::oneshot::channel();
+        harness
+            .shard
+            .request(super::ShardRequest::Presence {
+                channel: CHANNEL.into(),
+                action: PresenceAction::Enter,
+                data: None,
+                reply,
+            })
+            .await;
+        assert!(matches!(
+            outcome.await.expect("answered"),
+            Err(ClientError::Refused(reason)) if reason.code == 91000
+        ));
+        assert!(harness.sent().is_empty(), "{client_id:?}: nothing sent");
+    }
+}

@@ -179,6 +179,7 @@ mod tests {
         );
     }
 
+    /// UTS: RSA7a.
     #[test]
     fn rtn15b_a_resume_names_the_connection_key_and_plain_http_becomes_ws() {
         let mut options = options("http://127.0.0.1:8080");

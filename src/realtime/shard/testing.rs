@@ -43,6 +43,7 @@ impl Harness {
             },
         );
         options.transport = transport;
+        options.client_id = Some("broker-7".into());
         let rest = options.rest_client();
         let (events_tx, events) = mpsc::channel(1024);
         let (reports_tx, reports) = mpsc::unbounded_channel();

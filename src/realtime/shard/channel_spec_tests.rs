@@ -1,0 +1,140 @@
+//! Channels on a connection's task held to Ably's spec items one by one (named by their
+//! ids): serials, pending attaches and detaches, their timers.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::spec_tests::CHANNEL;
+use super::testing::{Harness, connected};
+use super::timers::Timer;
+use crate::protocol::{ErrorInfo, Message, ProtocolAction, ProtocolMessage};
+use crate::realtime::connection::Input;
+use crate::realtime::types::NetEvent;
+
+#[tokio::test]
+async fn rtl15b_the_serial_of_a_message_frame_is_the_one_a_reattach_asks_from() {
+    let mut harness = Harness::new();
+    harness.connect("c1").await;
+    harness.attached(CHANNEL).await;
+    let mut frame = ProtocolMessage::new(ProtocolAction::Message).with_channel(CHANNEL);
+    frame.channel_serial = Some("e:42".into());
+    frame.messages = Some(vec![Message::default()]);
+    harness.server(frame).await;
+    harness.sent();
+    let dropped = ErrorInfo::new(80003, 400, "dropped");
+    harness.shard.connection(Input::Lost(dropped)).await;
+    harness.shard.connection(Input::RetryDue).await;
+    harness.server(connected("c1")).await;
+    let attach = harness
+        .sent()
+        .into_iter()
+        .find(|frame| frame.action == ProtocolAction::Attach)
+        .expect("attached again");
+    assert_eq!(attach.channel_serial.as_deref(), Some("e:42"));
+}
+
+#[tokio::test]
+async fn rtn19b_an_attach_still_pending_at_reconnect_is_sent_again() {
+    let mut harness = Harness::new();
+    harness.connect("c1").await;
+    harness.attach(CHANNEL).await;
+    let dropped = ErrorInfo::new(80003, 400, "dropped");
+    harness.shard.connection(Input::Lost(dropped)).await;
+    harness.sent();
+    harness.shard.connection(Input::RetryDue).await;
+    harness.server(connected("c2")).await;
+    let attaches = harness
+        .sent()
+        .iter()
+        .filter(|frame| frame.action == ProtocolAction::Attach)
+        .count();
+    assert_eq!(attaches, 1);
+}
+
+/// UTS: RTC7.
+#[tokio::test]
+async fn rtl14_a_channel_error_cancels_its_attach_timer() {
+    let mut harness = Harness::new();
+    harness.connect("c1").await;
+    harness.attach(CHANNEL).await;
+    let waiting = harness.timers();
+    assert!(
+        waiting.contains(&Timer::AttachDeadline(CHANNEL.into())),
+        "an attach waits at most the request timeout"
+    );
+    harness.attach(CHANNEL).await;
+    // Timers were taken out above; set again by a fresh attempt, then cancelled by the error.
+    harness.shard.set_timer(
+        Timer::AttachDeadline(CHANNEL.into()),
+        Instant::now() + Duration::from_secs(10),
+    );
+    harness.fail_channel(CHANNEL).await;
+    assert!(
+        !harness
+            .timers()
+            .contains(&Timer::AttachDeadline(CHANNEL.into()))
+    );
+}
+
+/// UTS: RTL5f.
+#[tokio::test]
+async fn rtc7_a_detach_waits_at_most_the_request_timeout() {
+    let mut harness = Harness::new();
+    harness.connect("c1").await;
+    harness.attached(CHANNEL).await;
+    harness
+        .shard
+        .request(super::ShardRequest::Detach {
+            channel: CHANNEL.into(),
+        })
+        .await;
+    assert!(
+        harness
+            .timers()
+            .contains(&Timer::DetachDeadline(CHANNEL.into()))
+    );
+    harness.events();
+    harness
+        .shard
+        .fire_due(Timer::DetachDeadline(CHANNEL.into()))
+        .await;
+    let back: Vec<_> = harness
+        .events()
+        .into_iter()
+        .filter_map(|event| match event {
+            NetEvent::Channel { state, reason, .. } => Some((state, reason.map(|r| r.code))),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        back,
+        [(crate::realtime::ChannelState::Attached, Some(90007))]
+    );
+}
+
+#[tokio::test]
+async fn rtl5k_an_attached_for_a_channel_let_go_is_answered_with_detach() {
+    let mut harness = Harness::new();
+    harness.connect("c1").await;
+    harness.attached(CHANNEL).await;
+    harness
+        .shard
+        .request(super::ShardRequest::Detach {
+            channel: CHANNEL.into(),
+        })
+        .await;
+    harness
+        .server(ProtocolMessage::new(ProtocolAction::Detached).with_channel(CHANNEL))
+        .await;
+    harness.sent();
+    harness
+        .server(ProtocolMessage::new(ProtocolAction::Attached).with_channel(CHANNEL))
+        .await;
+    let sent: Vec<_> = harness
+        .sent()
+        .into_iter()
+        .map(|frame| (frame.action, frame.channel))
+        .collect();
+    assert_eq!(sent, [(ProtocolAction::Detach, Some(CHANNEL.to_owned()))]);
+}
