@@ -158,7 +158,7 @@ async fn pass_through(wire_format: WireFormat) {
     hub.stop().await.unwrap();
 }
 
-/// UTS: RSL4d3.
+/// UTS: RSL4d1, RSL4d3.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_proxy_passes_1000_messages_on_20_channels_through_unchanged() {
     pass_through(WireFormat::Json).await;
@@ -639,5 +639,127 @@ async fn rtn14c_a_connected_that_never_comes_times_out_into_disconnected() {
         NetEvent::Connection { reason: Some(reason), .. } if reason.status_code == 408
     ));
     client.close().await;
+    hub.stop().await.unwrap();
+}
+
+/// Token auth through a stand-in for the web app's auth endpoint that passes on the hub's
+/// own answers and counts the requests; the client's options and the count.
+async fn token_options(
+    hub: &RunningHub,
+    url: &str,
+) -> (
+    ClientOptions,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let asked = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = asked.clone();
+    let hub_auth = format!("{}/api/ably/auth", hub.url());
+    let route = axum::routing::post(move |body: axum::body::Bytes| {
+        let (count, hub_auth) = (count.clone(), hub_auth.clone());
+        async move {
+            count.fetch_add(1, Ordering::SeqCst);
+            let answer = reqwest::Client::new()
+                .post(hub_auth)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                answer,
+            )
+        }
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let auth_url = Url::parse(&format!("http://{}/auth", listener.local_addr().unwrap())).unwrap();
+    tokio::spawn(
+        async move { axum::serve(listener, axum::Router::new().route("/auth", route)).await },
+    );
+    let auth = AuthConfig::AuthUrl {
+        url: auth_url,
+        broker_id: "7".into(),
+    };
+    let mut options = ClientOptions::new(Url::parse(url).unwrap(), auth);
+    options.request_timeout = Duration::from_secs(3);
+    options.client_id = Some("broker-7".into());
+    (options, asked)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtn14b_a_token_error_on_opening_renews_the_token_and_connects() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let (proxy, _stop) = start_proxy(&hub).await;
+    let expired = json!({"action": 9, "error": {"code": 40142, "statusCode": 401, "message": "Token expired"}});
+    let rules = json!([{"direction": "server", "action": 4, "do": "replace", "frame": expired, "times": 1}]);
+    control(&proxy, reqwest::Method::POST, "/_proxy/rules", Some(rules)).await;
+    let (token_auth, asked) = token_options(&hub, &proxy).await;
+    let (client, receiver) = Realtime::connect(token_auth);
+    let mut events = Events::new(receiver);
+    events.connected().await;
+    let asked = asked.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(asked, 2, "a token, then a new one");
+    assert!(
+        !events.seen.iter().any(|event| matches!(
+            event,
+            NetEvent::Connection {
+                state: ConnectionState::Failed,
+                ..
+            }
+        )),
+        "a token error is not fatal"
+    );
+    client.close().await;
+    hub.stop().await.unwrap();
+}
+
+/// UTS: RTC8a.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtn22_an_auth_request_from_the_server_renews_the_token_without_a_disconnection() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let (proxy, _stop) = start_proxy(&hub).await;
+    let (token_auth, asked) = token_options(&hub, &proxy).await;
+    let (client, receiver) = Realtime::connect(token_auth);
+    let mut events = Events::new(receiver);
+    events.connected().await;
+    client.attach("conversation:1", AttachOptions::default());
+    events.attached("conversation:1").await;
+    let renewals = || asked.load(std::sync::atomic::Ordering::SeqCst);
+    let before = renewals();
+    server_sends_instead_of_a_message(&hub, &proxy, "conversation:1", json!({"action": 17})).await;
+    let deadline = Instant::now() + PROMPT;
+    while renewals() == before {
+        assert!(
+            Instant::now() < deadline,
+            "no renewal after the server's AUTH"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Still connected and delivering: a message after the renewal arrives.
+    let (publisher, mut publisher_events) = Realtime::connect(options(&hub.url()));
+    tokio::spawn(async move { while publisher_events.recv().await.is_some() {} });
+    publisher
+        .publish("conversation:1", vec![text("after")])
+        .await
+        .unwrap();
+    events
+        .messages_until("conversation:1", "after", PROMPT)
+        .await;
+    assert!(
+        !events.seen.iter().any(|event| matches!(
+            event,
+            NetEvent::Connection {
+                state: ConnectionState::Disconnected,
+                ..
+            }
+        )),
+        "no disconnection"
+    );
+    client.close().await;
+    publisher.close().await;
     hub.stop().await.unwrap();
 }

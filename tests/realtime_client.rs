@@ -974,3 +974,86 @@ async fn rsl6a2_extras_published_over_realtime_come_back_unchanged() {
     client.close().await;
     hub.stop().await.unwrap();
 }
+
+/// UTS: RTC1a.
+#[tokio::test]
+async fn rtl7f_a_client_that_asks_for_no_echo_does_not_receive_its_own_messages() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let mut quiet = basic(&hub.url());
+    quiet.echo = false;
+    let (publisher, receiver) = Realtime::connect(quiet);
+    let mut publisher_events = Events::new(receiver);
+    let (listener, receiver) = Realtime::connect(basic(&hub.url()));
+    let mut listener_events = Events::new(receiver);
+    publisher_events.connected().await;
+    listener_events.connected().await;
+    publisher.attach("conversation:1", AttachOptions::default());
+    listener.attach("conversation:1", AttachOptions::default());
+    publisher_events.attached("conversation:1").await;
+    listener_events.attached("conversation:1").await;
+    publisher
+        .publish("conversation:1", vec![text("mine", "1")])
+        .await
+        .unwrap();
+    listener
+        .publish("conversation:1", vec![text("theirs", "2")])
+        .await
+        .unwrap();
+    let received = publisher_events
+        .messages_until("conversation:1", "theirs", PROMPT)
+        .await;
+    let names: Vec<_> = received.iter().filter_map(|m| m.name.clone()).collect();
+    assert_eq!(names, ["theirs"], "its own message is not echoed");
+    listener_events
+        .messages_until("conversation:1", "theirs", PROMPT)
+        .await;
+    assert!(listener_events.seen.iter().any(|event| matches!(
+        event,
+        NetEvent::Message { message, .. } if message.name.as_deref() == Some("mine")
+    )));
+    publisher.close().await;
+    listener.close().await;
+    hub.stop().await.unwrap();
+}
+
+/// UTS: RTP11a, RTP2.
+#[tokio::test]
+async fn rtp1_attaching_to_a_channel_with_members_brings_them_by_sync() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let mut members = Vec::new();
+    for index in 0..12 {
+        let mut options = basic(&hub.url());
+        options.client_id = Some(format!("customer-{index}"));
+        let (client, receiver) = Realtime::connect(options);
+        let mut events = Events::new(receiver);
+        events.connected().await;
+        client.attach("conversation:1", AttachOptions::default());
+        events.attached("conversation:1").await;
+        client
+            .enter("conversation:1", Some(json!({"n": index})))
+            .await
+            .unwrap();
+        members.push((client, events));
+    }
+    let (late, receiver) = Realtime::connect(basic(&hub.url()));
+    let mut events = Events::new(receiver);
+    events.connected().await;
+    late.attach("conversation:1", AttachOptions::default());
+    let mut seen = std::collections::BTreeSet::new();
+    while seen.len() < 12 {
+        let event = events
+            .wait_for("the members", PROMPT, |event| {
+                matches!(event, NetEvent::Presence { .. })
+            })
+            .await;
+        if let NetEvent::Presence { change, .. } = event {
+            seen.insert(change.member.client_id.unwrap_or_default());
+        }
+    }
+    assert_eq!(seen.len(), 12);
+    late.close().await;
+    for (client, _) in members {
+        client.close().await;
+    }
+    hub.stop().await.unwrap();
+}

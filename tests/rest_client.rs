@@ -38,7 +38,7 @@ fn names(messages: &[Message]) -> Vec<String> {
     messages.iter().filter_map(|m| m.name.clone()).collect()
 }
 
-/// UTS: RSL2a, RTL10a.
+/// UTS: RSL2a, RSL2b, RSL2b1, RSL2b2, RTL10a.
 #[tokio::test]
 async fn rsl2b3_history_pages_by_100_unless_told_and_follows_next_to_the_end() {
     let hub = common::start_hub(HubConfig::development()).await;

@@ -195,3 +195,20 @@ fn rtn15g_past_the_state_ttl_the_next_connection_starts_afresh() {
         renew_token: false
     }));
 }
+
+/// UTS: RTN22a.
+#[test]
+fn rtn15h2_a_disconnection_for_an_expired_token_reconnects_at_once_with_a_new_one() {
+    let now = Instant::now();
+    let mut machine = ConnectionMachine::new(Timeouts::default());
+    machine.handle(Input::Connect, now, 0.0);
+    machine.handle(connected("c1", "k1"), now, 0.0);
+    let effects = machine.handle(Input::Lost(token_error()), now, 0.0);
+    assert_eq!(states(&effects), [ConnectionState::Disconnected]);
+    assert!(effects.contains(&Effect::RetryIn(Duration::ZERO)));
+    let effects = machine.handle(Input::RetryDue, now, 0.0);
+    assert!(effects.contains(&Effect::Open {
+        resume_key: Some("k1".into()),
+        renew_token: true
+    }));
+}
