@@ -763,3 +763,45 @@ async fn rtn22_an_auth_request_from_the_server_renews_the_token_without_a_discon
     publisher.close().await;
     hub.stop().await.unwrap();
 }
+
+/// UTS: RTN15c6.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtn15b_a_resumed_connection_keeps_its_connection_id() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let (proxy, _stop) = start_proxy(&hub).await;
+    let (client, mut events) = client_through(&proxy, "conversation:1").await;
+    client
+        .publish("conversation:1", vec![text("before")])
+        .await
+        .unwrap();
+    let before = events
+        .messages_until("conversation:1", "before", PROMPT)
+        .await;
+    control(&proxy, reqwest::Method::POST, "/_proxy/drop", None).await;
+    events
+        .wait_for("disconnected", PROMPT, |event| {
+            matches!(
+                event,
+                NetEvent::Connection {
+                    state: ConnectionState::Disconnected,
+                    ..
+                }
+            )
+        })
+        .await;
+    events.connected().await;
+    client
+        .publish("conversation:1", vec![text("after")])
+        .await
+        .unwrap();
+    let after = events
+        .messages_until("conversation:1", "after", PROMPT)
+        .await;
+    let id = |messages: &[brokerdash::realtime::InboundMessage]| {
+        messages.last().and_then(|m| m.connection_id.clone())
+    };
+    assert!(id(&before).is_some());
+    assert_eq!(id(&after), id(&before), "the same connection, resumed");
+    client.close().await;
+    hub.stop().await.unwrap();
+}

@@ -8,7 +8,7 @@ mod common;
 use brokerdash::hub::{DEVELOPMENT_KEY, HubConfig};
 use brokerdash::protocol::Message;
 use brokerdash::realtime::{ClientOptions, ConnectionState, NetEvent, Realtime};
-use brokerdash::rest::{AuthConfig, HistoryQuery, RestClient};
+use brokerdash::rest::{AuthConfig, HistoryQuery, RestClient, RestError};
 use common::PROMPT;
 use common::events::Events;
 use serde_json::json;
@@ -207,5 +207,58 @@ async fn rsa4f_an_auth_url_answer_that_is_no_token_disconnects_with_the_reason()
     let (state, reason) = first_settled_state(garbage, &hub.url()).await;
     assert_eq!(state, ConnectionState::Disconnected, "{reason}");
     assert!(!reason.is_empty());
+    hub.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn tg_a_next_page_that_cannot_be_had_is_an_error() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let client = rest(&hub.url());
+    client
+        .publish("conversation:3", &numbered(0, 3))
+        .await
+        .unwrap();
+    let query = HistoryQuery {
+        limit: Some(1),
+        ..HistoryQuery::default()
+    };
+    let page = client.history("conversation:3", &query).await.unwrap();
+    assert!(page.has_next());
+    hub.stop().await.unwrap();
+    let next = client.next(&page).await;
+    assert!(
+        matches!(next, Err(RestError::Network(_))),
+        "the server is gone: {next:?}"
+    );
+}
+
+#[tokio::test]
+async fn rsa15c_a_token_for_another_client_id_fails_the_connection() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let auth = AuthConfig::AuthUrl {
+        url: Url::parse(&format!("{}/api/ably/auth", hub.url())).unwrap(),
+        broker_id: "7".into(),
+    };
+    let mut options = ClientOptions::new(Url::parse(&hub.url()).unwrap(), auth);
+    // The token says broker-7; this client claims to be someone else.
+    options.client_id = Some("broker-8".into());
+    let (client, receiver) = Realtime::connect(options);
+    let mut events = Events::new(receiver);
+    let failed = events
+        .wait_for("failed", PROMPT, |event| {
+            matches!(
+                event,
+                NetEvent::Connection {
+                    state: ConnectionState::Failed,
+                    ..
+                }
+            )
+        })
+        .await;
+    assert!(
+        matches!(&failed, NetEvent::Connection { reason: Some(reason), .. } if reason.code == 40102 || reason.code == 40101),
+        "{failed:?}"
+    );
+    client.close().await;
     hub.stop().await.unwrap();
 }

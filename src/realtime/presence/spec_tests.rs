@@ -194,3 +194,17 @@ fn tp3h_the_member_key_is_client_and_connection() {
     let message = member(PresenceAction::Enter, "broker-7", None, 1);
     assert_eq!(message.member_key(), "broker-7:c1");
 }
+
+#[test]
+fn rtp19_a_member_the_sync_mentions_stays_even_if_its_entry_there_is_older() {
+    let mut map = PresenceMap::default();
+    map.apply(member(PresenceAction::Enter, "a", Some("c1:9:0"), 9));
+    map.sync_page(
+        "s1",
+        vec![member(PresenceAction::Present, "a", Some("c1:1:0"), 1)],
+        false,
+    );
+    let changes = map.sync_page("s1", Vec::new(), true);
+    assert!(changes.is_empty(), "mentioned, so not left: {changes:?}");
+    assert_eq!(map.len(), 1);
+}

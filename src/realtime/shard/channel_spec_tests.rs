@@ -138,3 +138,27 @@ async fn rtl5k_an_attached_for_a_channel_let_go_is_answered_with_detach() {
         .collect();
     assert_eq!(sent, [(ProtocolAction::Detach, Some(CHANNEL.to_owned()))]);
 }
+
+#[tokio::test]
+async fn rtl15b_frames_that_carry_no_messages_do_not_move_the_channel_serial() {
+    let mut harness = Harness::new();
+    harness.connect("c1").await;
+    let mut attached = ProtocolMessage::new(ProtocolAction::Attached).with_channel(CHANNEL);
+    attached.channel_serial = Some("e:1".into());
+    harness.attach(CHANNEL).await;
+    harness.server(attached).await;
+    let mut heartbeat = ProtocolMessage::new(ProtocolAction::Heartbeat).with_channel(CHANNEL);
+    heartbeat.channel_serial = Some("z:9".into());
+    harness.server(heartbeat).await;
+    let dropped = ErrorInfo::new(80003, 400, "dropped");
+    harness.shard.connection(Input::Lost(dropped)).await;
+    harness.sent();
+    harness.shard.connection(Input::RetryDue).await;
+    harness.server(connected("c1")).await;
+    let attach = harness
+        .sent()
+        .into_iter()
+        .find(|frame| frame.action == ProtocolAction::Attach)
+        .expect("attached again");
+    assert_eq!(attach.channel_serial.as_deref(), Some("e:1"));
+}
