@@ -110,6 +110,10 @@ fn state_line(event: &NetEvent) -> Option<String> {
             state.as_str(),
             reason_words(reason.as_ref())
         )),
+        NetEvent::ConnectionUpdated { reason, .. } => Some(format!(
+            "connection update{}",
+            reason_words(reason.as_ref())
+        )),
         NetEvent::Transport { transport, .. } => Some(match transport {
             crate::realtime::Transport::WebSocket => "transport websocket".to_owned(),
             crate::realtime::Transport::Polling { reason } => {

@@ -186,3 +186,28 @@ async fn rest_answers_in_msgpack_when_asked_and_reads_msgpack_bodies() {
     );
     hub.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_format_the_hub_cannot_speak_is_refused_with_an_error_that_says_so() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let url = common::realtime_url(hub.addr, &[])
+        .to_string()
+        .replace("format=json", "format=xml");
+    let (mut socket, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .unwrap();
+    let frame = timeout(Duration::from_secs(10), socket.next())
+        .await
+        .expect("an answer, not silence")
+        .expect("a frame")
+        .expect("readable");
+    let WsMessage::Text(text) = frame else {
+        panic!("expected a JSON error frame, got {frame:?}")
+    };
+    let error: ProtocolMessage = serde_json::from_str(&text).unwrap();
+    assert_eq!(error.action, ProtocolAction::Error);
+    let info = error.error.unwrap();
+    assert_eq!(info.code, 40000);
+    assert!(info.message.contains("xml"), "{}", info.message);
+    hub.stop().await.unwrap();
+}

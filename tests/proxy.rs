@@ -805,3 +805,157 @@ async fn rtn15b_a_resumed_connection_keeps_its_connection_id() {
     client.close().await;
     hub.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtn15g_away_past_the_state_ttl_the_client_connects_afresh() {
+    let mut config = HubConfig::development();
+    config.connection_state_ttl = Duration::from_secs(1);
+    config.presence_grace = Duration::from_millis(500);
+    let hub = common::start_hub(config).await;
+    let (proxy, _stop) = start_proxy(&hub).await;
+    let mut quick = options(&proxy);
+    quick.transport = brokerdash::realtime::TransportChoice::WebSocket;
+    quick.timeouts.disconnected_retry = Duration::from_millis(200);
+    quick.timeouts.suspended_retry = Duration::from_millis(300);
+    let (client, receiver) = Realtime::connect(quick);
+    let mut events = Events::new(receiver);
+    events.connected().await;
+    control(
+        &proxy,
+        reqwest::Method::POST,
+        "/_proxy/refuse?ms=2500",
+        None,
+    )
+    .await;
+    control(&proxy, reqwest::Method::POST, "/_proxy/drop", None).await;
+    events
+        .wait_for("suspended past the TTL", PROMPT, |event| {
+            matches!(
+                event,
+                NetEvent::Connection {
+                    state: ConnectionState::Suspended,
+                    ..
+                }
+            )
+        })
+        .await;
+    let back = events
+        .wait_for("connected again", PROMPT, |event| {
+            matches!(
+                event,
+                NetEvent::Connection {
+                    state: ConnectionState::Connected,
+                    ..
+                }
+            )
+        })
+        .await;
+    // Asking to resume a connection the server forgot is answered with 80008.
+    assert!(
+        matches!(back, NetEvent::Connection { reason: None, .. }),
+        "a fresh connection, not a failed resume: {back:?}"
+    );
+    client.close().await;
+    hub.stop().await.unwrap();
+}
+
+/// Waits until every frame rule has been used up: the frames they wait for went by.
+async fn rules_used_up(proxy: &str, what: &str) {
+    let deadline = Instant::now() + PROMPT;
+    loop {
+        let left = control(proxy, reqwest::Method::GET, "/_proxy/rules", None).await;
+        if left["rules"] == 0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what} never went by");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A client through the proxy, attached to `CHANNEL` and entered in its presence, with a
+/// rule waiting for the next presence frame it sends.
+async fn entered_through(proxy: &str) -> (Realtime, Events) {
+    let mut entering = options(proxy);
+    entering.client_id = Some("broker-7".into());
+    let (client, receiver) = Realtime::connect(entering);
+    let mut events = Events::new(receiver);
+    events.connected().await;
+    client.attach("conversation:1", AttachOptions::default());
+    events.attached("conversation:1").await;
+    client
+        .enter("conversation:1", Some(json!({"name": "Sam"})))
+        .await
+        .unwrap();
+    let watch = json!([{"direction": "client", "action": 14, "do": "delay", "ms": 1, "times": 1}]);
+    control(proxy, reqwest::Method::POST, "/_proxy/rules", Some(watch)).await;
+    (client, events)
+}
+
+/// UTS: RTP17g.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtp17i_an_attached_without_continuity_makes_the_client_enter_again() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let (proxy, _stop) = start_proxy(&hub).await;
+    let (client, _events) = entered_through(&proxy).await;
+    let not_resumed = json!({"action": 11, "channel": "conversation:1", "flags": 0});
+    server_sends_instead_of_a_message(&hub, &proxy, "conversation:1", not_resumed).await;
+    rules_used_up(&proxy, "the client's presence entered again").await;
+    client.close().await;
+    hub.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtp17i_after_a_real_disconnection_the_client_enters_again() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let (proxy, _stop) = start_proxy(&hub).await;
+    let (client, mut events) = entered_through(&proxy).await;
+    control(&proxy, reqwest::Method::POST, "/_proxy/drop", None).await;
+    events
+        .wait_for("disconnected", PROMPT, |event| {
+            matches!(
+                event,
+                NetEvent::Connection {
+                    state: ConnectionState::Disconnected,
+                    ..
+                }
+            )
+        })
+        .await;
+    events.connected().await;
+    rules_used_up(&proxy, "the client's presence entered again").await;
+    client.close().await;
+    hub.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtn23a_a_server_gone_silent_is_detected_and_the_client_reconnects() {
+    let mut config = HubConfig::development();
+    config.max_idle_interval = Duration::from_millis(500);
+    let hub = common::start_hub(config).await;
+    let (proxy, _stop) = start_proxy(&hub).await;
+    let mut quick = options(&proxy);
+    // Silence allowed: the heartbeat interval and the request timeout, 1.5 s in all.
+    quick.request_timeout = Duration::from_secs(1);
+    let (client, receiver) = Realtime::connect(quick);
+    let mut events = Events::new(receiver);
+    events.connected().await;
+    control(&proxy, reqwest::Method::POST, "/_proxy/stall?ms=4000", None).await;
+    let silent = events
+        .wait_for("disconnected for silence", PROMPT, |event| {
+            matches!(
+                event,
+                NetEvent::Connection {
+                    state: ConnectionState::Disconnected,
+                    ..
+                }
+            )
+        })
+        .await;
+    assert!(matches!(
+        silent,
+        NetEvent::Connection { reason: Some(reason), .. } if reason.status_code == 408
+    ));
+    events.connected().await;
+    client.close().await;
+    hub.stop().await.unwrap();
+}

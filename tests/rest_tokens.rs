@@ -151,3 +151,54 @@ async fn rsc10b_a_refusal_that_is_not_about_the_token_is_not_renewed() {
     assert_eq!(issued.load(Ordering::SeqCst), 1, "no renewal");
     hub.stop().await.unwrap();
 }
+
+/// An auth URL answering signed TokenRequests (as the web app's endpoint does), for tokens
+/// of `ttl_ms`; the client exchanges them and so knows when each expires.
+async fn token_request_server(ttl_ms: u64) -> (Url, Arc<AtomicUsize>) {
+    let issued = Arc::new(AtomicUsize::new(0));
+    let count = issued.clone();
+    let issue = axum::routing::post(move || {
+        let count = count.clone();
+        async move {
+            count.fetch_add(1, Ordering::SeqCst);
+            let key: ApiKey = DEVELOPMENT_KEY.parse().unwrap();
+            let params = TokenParams {
+                ttl_ms: Some(ttl_ms),
+                capability: None,
+                client_id: Some("broker-7".to_owned()),
+            };
+            let request =
+                TokenRequest::sign(&key, &params, brokerdash::clock::now_ms_u64(), new_nonce());
+            axum::Json(request)
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = Url::parse(&format!("http://{}/auth", listener.local_addr().unwrap())).unwrap();
+    tokio::spawn(
+        async move { axum::serve(listener, axum::Router::new().route("/auth", issue)).await },
+    );
+    (url, issued)
+}
+
+#[tokio::test]
+async fn rsa4b1_a_token_about_to_expire_is_renewed_before_the_request_not_after_a_refusal() {
+    let hub = common::start_hub(HubConfig::development()).await;
+    let (auth_url, issued) = token_request_server(1_500).await;
+    let rest = client(&hub.url(), auth_url);
+    let query = HistoryQuery::default();
+    let first_at = brokerdash::clock::now_ms_u64();
+    rest.history("conversation:1", &query).await.unwrap();
+    assert_eq!(issued.load(Ordering::SeqCst), 1);
+    // Inside the last second of the token's life, but before its end: the service would
+    // still take it, so a renewal now can only be the client's own.
+    while brokerdash::clock::now_ms_u64() < first_at + 700 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    rest.history("conversation:1", &query).await.unwrap();
+    assert_eq!(
+        issued.load(Ordering::SeqCst),
+        2,
+        "renewed ahead of expiry (without it the old token would simply have been used)"
+    );
+    hub.stop().await.unwrap();
+}

@@ -26,6 +26,11 @@ impl Action {
                 state: ConnectionStatus::from(state),
                 reason: reason.map(|reason| reason.to_string()),
             },
+            NetEvent::ConnectionUpdated { shard, reason } => Self::Connection {
+                shard,
+                state: ConnectionStatus::Connected,
+                reason: reason.map(|reason| reason.to_string()),
+            },
             NetEvent::Transport { shard, transport } => Self::Transport {
                 shard,
                 polling: match transport {

@@ -90,6 +90,11 @@ pub(super) async fn set_rules(State(proxy): Proxy, body: axum::body::Bytes) -> R
     Json(json!({"rules": held.len()})).into_response()
 }
 
+/// The rules still waiting for frames: a test sees a frame went by when its rule is used up.
+pub(super) async fn list_rules(State(proxy): Proxy) -> Response {
+    Json(json!({"rules": lock(&proxy.rules).len()})).into_response()
+}
+
 pub(super) async fn clear_rules(State(proxy): Proxy) -> Response {
     lock(&proxy.rules).clear();
     Json(json!({"rules": 0})).into_response()

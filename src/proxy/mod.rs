@@ -6,7 +6,8 @@
 //! - `POST /_proxy/drop`: cut every proxied connection (no close frame, as a network would);
 //! - `POST /_proxy/stall?ms=N`: hold frames both ways for N ms;
 //! - `POST /_proxy/refuse?ms=N`: answer WebSocket upgrades with HTTP 503 for N ms;
-//! - `POST /_proxy/rules`: frame rules (`rules`), applied in order; `DELETE /_proxy/rules`.
+//! - `POST /_proxy/rules`: frame rules (`rules`), applied in order; `DELETE /_proxy/rules`;
+//!   `GET /_proxy/rules` counts those not yet used up.
 //!
 //! Parts: `rules` (what a rule matches and does, pure), `relay` (one proxied WebSocket),
 //! `forward` (plain HTTP), `control` (the endpoints).
@@ -84,7 +85,10 @@ pub async fn run(
         .route("/_proxy/stall", post(control::stall))
         .route("/_proxy/refuse", post(control::refuse))
         .route("/_proxy/rules", post(control::set_rules))
-        .route("/_proxy/rules", delete(control::clear_rules))
+        .route(
+            "/_proxy/rules",
+            delete(control::clear_rules).get(control::list_rules),
+        )
         .fallback(forward::any)
         .with_state(state);
     axum::serve(listener, router)

@@ -121,6 +121,12 @@ pub enum NetEvent {
         channel: String,
         change: PresenceChange,
     },
+    /// A connection still connected has new details, and maybe something to say (an UPDATE,
+    /// RTN24): after a reauthentication, or a server's warning.
+    ConnectionUpdated {
+        shard: usize,
+        reason: Option<ErrorInfo>,
+    },
     /// A connection's transport changed: polling began (and why), or WebSocket is back.
     Transport { shard: usize, transport: Transport },
     /// Continuity was lost and the gap was filled from history.

@@ -110,6 +110,9 @@ pub struct ChannelMachine {
     retry_attempts: u32,
     /// The state a detach started from, to return to if it times out (RTL5f).
     detaching_from: ChannelState,
+    /// Asked for while the opposite was under way: done once that completes (RTL4h,
+    /// RTL5i).
+    then: Option<ChannelInput>,
     /// Delivered by polling since the last attachment: the next ATTACHED fills the gap
     /// from the last message polled, resumed or not.
     polled: bool,
@@ -130,6 +133,7 @@ impl ChannelMachine {
             last_message_ms: None,
             retry_attempts: 0,
             detaching_from: ChannelState::Attached,
+            then: None,
             polled: false,
         }
     }
@@ -236,10 +240,20 @@ impl ChannelMachine {
         use ChannelState as S;
         let mut effects = Vec::new();
         match (self.state, input) {
-            (
-                S::Initialized | S::Detached | S::Detaching | S::Failed | S::Suspended,
-                ChannelInput::Attach,
-            ) => {
+            (S::Detaching, ChannelInput::Attach) => self.then = Some(ChannelInput::Attach),
+            (S::Attaching, ChannelInput::Detach) if self.connected => {
+                self.then = Some(ChannelInput::Detach);
+            }
+            (S::Failed, ChannelInput::Detach) => {
+                // Told, without changing why the channel failed (RTL5b).
+                let error = ErrorInfo::new(90001, 400, "Unable to detach: the channel has failed");
+                effects.push(ChannelEffect::StateChanged {
+                    state: S::Failed,
+                    resumed: false,
+                    reason: Some(error),
+                });
+            }
+            (S::Initialized | S::Detached | S::Failed | S::Suspended, ChannelInput::Attach) => {
                 if self.state != S::Suspended {
                     self.attached_before = false;
                     self.serial = None;
@@ -338,12 +352,27 @@ impl ChannelMachine {
                 if self.state == S::Attaching || !resumed || first {
                     self.enter(S::Attached, resumed, error, &mut effects);
                 }
+                if self.then.take() == Some(ChannelInput::Detach) {
+                    // The detach asked for while attaching, now that it is attached (RTL5i).
+                    self.detaching_from = S::Attached;
+                    self.enter(S::Detaching, false, None, &mut effects);
+                    effects.push(ChannelEffect::SendDetach);
+                    effects.push(ChannelEffect::StartDetachTimer);
+                }
             }
             (S::Detaching, ChannelInput::Attached { .. }) => {
                 effects.push(ChannelEffect::SendDetach)
             }
             (S::Detaching, ChannelInput::Detached { .. }) => {
-                self.enter(S::Detached, false, None, &mut effects)
+                if self.then.take() == Some(ChannelInput::Attach) {
+                    // Straight on to the attach asked for meanwhile (RTL4h).
+                    self.attached_before = false;
+                    self.serial = None;
+                    self.enter(S::Attaching, false, None, &mut effects);
+                    self.send_attach(&mut effects);
+                } else {
+                    self.enter(S::Detached, false, None, &mut effects)
+                }
             }
             (S::Attached | S::Suspended, ChannelInput::Detached { error }) => {
                 // Unsolicited DETACHED: the server wants us to attach again at once (RTL13a).

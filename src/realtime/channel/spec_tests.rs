@@ -373,3 +373,56 @@ fn rtc7_the_timeouts_default_to_ably_s() {
     assert_eq!(options.request_timeout, std::time::Duration::from_secs(10));
     assert_eq!(CHANNEL_RETRY_TIMEOUT, std::time::Duration::from_secs(15));
 }
+
+#[test]
+fn rtl4h_an_attach_asked_while_detaching_follows_the_detach() {
+    let mut machine = attached_machine();
+    machine.handle(ChannelInput::Detach);
+    assert!(
+        machine.handle(ChannelInput::Attach).is_empty(),
+        "nothing while the detach is under way"
+    );
+    let effects = machine.handle(ChannelInput::Detached { error: None });
+    assert_eq!(states(&effects), [ChannelState::Attaching]);
+    assert_eq!(sent_attach(&effects), Some(None), "a new attachment");
+}
+
+#[test]
+fn rtl5i_a_detach_asked_while_attaching_follows_the_attach() {
+    let mut machine = ChannelMachine::new(AttachOptions::default());
+    machine.handle(ChannelInput::ConnectionConnected);
+    machine.handle(ChannelInput::Attach);
+    assert!(
+        machine.handle(ChannelInput::Detach).is_empty(),
+        "nothing while the attach is under way"
+    );
+    let effects = machine.handle(attached(flags::SUBSCRIBE, "e:1"));
+    assert_eq!(
+        states(&effects),
+        [ChannelState::Attached, ChannelState::Detaching]
+    );
+    assert!(effects.contains(&ChannelEffect::SendDetach));
+}
+
+#[test]
+fn rtl5b_detaching_a_failed_channel_is_an_error_that_keeps_the_failure() {
+    let mut machine = attached_machine();
+    machine.handle(ChannelInput::Error(error(40160)));
+    let effects = machine.handle(ChannelInput::Detach);
+    let reasons: Vec<_> = effects
+        .iter()
+        .filter_map(|effect| match effect {
+            ChannelEffect::StateChanged { state, reason, .. } => {
+                Some((*state, reason.as_ref().map(|r| r.code)))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reasons, [(ChannelState::Failed, Some(90001))]);
+    assert_eq!(machine.state(), ChannelState::Failed);
+    assert_eq!(
+        machine.error_reason().map(|e| e.code),
+        Some(40160),
+        "why it failed is kept"
+    );
+}

@@ -91,8 +91,11 @@ pub enum Effect {
         state: ConnectionState,
         reason: Option<ErrorInfo>,
     },
-    /// Connected again with the same state: new details (after AUTH).
-    Updated,
+    /// Connected again with the same state: new details (after AUTH), and an UPDATE for
+    /// the application, with its reason if any (RTN24, RTC8a1).
+    Updated {
+        reason: Option<ErrorInfo>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -224,15 +227,7 @@ impl ConnectionMachine {
                 self.attempts = 0;
                 self.lost_since = None;
                 if was_connected {
-                    effects.push(Effect::Updated);
-                    // An UPDATE: the same state, told with its reason when there is one
-                    // (RTN24).
-                    if error.is_some() {
-                        effects.push(Effect::StateChanged {
-                            state: S::Connected,
-                            reason: error,
-                        });
-                    }
+                    effects.push(Effect::Updated { reason: error });
                 } else {
                     self.enter(S::Connected, error, &mut effects);
                     effects.push(Effect::Reattach { resumed });

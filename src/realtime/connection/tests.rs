@@ -174,6 +174,6 @@ fn connected_again_while_connected_is_an_update() {
     machine.handle(Input::Connect, now, 0.0);
     machine.handle(connected("c1", "k!c1"), now, 0.0);
     let effects = machine.handle(connected("c1", "k!c1"), now, 0.0);
-    assert_eq!(effects, vec![Effect::Updated]);
+    assert_eq!(effects, vec![Effect::Updated { reason: None }]);
     assert_eq!(machine.state(), ConnectionState::Connected);
 }

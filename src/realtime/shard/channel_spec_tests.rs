@@ -162,3 +162,38 @@ async fn rtl15b_frames_that_carry_no_messages_do_not_move_the_channel_serial() {
         .expect("attached again");
     assert_eq!(attach.channel_serial.as_deref(), Some("e:1"));
 }
+
+#[tokio::test]
+async fn rtl4b_attaching_on_a_closed_or_failed_connection_is_refused() {
+    for end in ["closed", "failed"] {
+        let mut harness = Harness::new();
+        harness.connect("c1").await;
+        if end == "closed" {
+            harness.shard.connection(Input::Close).await;
+            harness
+                .server(ProtocolMessage::new(ProtocolAction::Closed))
+                .await;
+        } else {
+            let fatal = ErrorInfo::new(40101, 401, "revoked");
+            harness.shard.connection(Input::Error(fatal)).await;
+        }
+        harness.events();
+        harness.sent();
+        harness.attach(CHANNEL).await;
+        let refused: Vec<_> = harness
+            .events()
+            .into_iter()
+            .filter_map(|event| match event {
+                NetEvent::Channel { state, reason, .. } => Some((state, reason.map(|r| r.code))),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            refused,
+            [(crate::realtime::ChannelState::Failed, Some(80000))],
+            "{end}"
+        );
+        assert!(harness.sent().is_empty(), "{end}: nothing sent");
+        assert!(!harness.shard.channels.contains_key(CHANNEL));
+    }
+}

@@ -112,6 +112,7 @@ impl Shard {
                         let _ = waiter.send(outcome.clone());
                     }
                 }
+                self.settle_presence_queue(name, state).await;
                 if matches!(
                     state,
                     crate::realtime::channel::ChannelState::Detached
@@ -165,6 +166,36 @@ impl Shard {
                         }
                     });
                 }
+            }
+        }
+    }
+
+    /// Presence changes that waited for the attachment go now it is attached, and are refused
+    /// if the channel ends up anywhere else but attaching (RTL11).
+    async fn settle_presence_queue(
+        &mut self,
+        name: &str,
+        state: crate::realtime::channel::ChannelState,
+    ) {
+        use crate::realtime::channel::ChannelState as S;
+        if state == S::Attaching {
+            return;
+        }
+        let Some(slot) = self.channels.get_mut(name) else {
+            return;
+        };
+        let queued = std::mem::take(&mut slot.presence_queue);
+        for pending in queued {
+            if state == S::Attached {
+                self.submit(pending).await;
+            } else {
+                let text = format!(
+                    "Unable to change presence: channel {name} is {}",
+                    state.as_str()
+                );
+                pending
+                    .reply
+                    .fail(ClientError::Refused(ErrorInfo::new(91001, 400, text)));
             }
         }
     }

@@ -82,7 +82,14 @@ impl Shard {
                 })
                 .await;
             }
-            Effect::Updated => self.schedule_renewal(),
+            Effect::Updated { reason } => {
+                self.schedule_renewal();
+                self.emit(NetEvent::ConnectionUpdated {
+                    shard: self.index,
+                    reason,
+                })
+                .await;
+            }
         }
     }
 

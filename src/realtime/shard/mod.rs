@@ -173,6 +173,9 @@ struct Slot {
     entered: Option<EnteredAs>,
     /// Callers waiting for the channel to be attached.
     waiters: Vec<Reply<()>>,
+    /// Presence changes asked for while the channel attaches: sent once it is attached
+    /// (RTP16b, RTP5b), refused if it is not (RTL11).
+    presence_queue: Vec<Pending>,
     poll: PollSlot,
 }
 

@@ -26,6 +26,16 @@ impl Shard {
                 options,
                 entered,
             } => {
+                if let Some(reason) = self.attach_refused() {
+                    // A closed or failed connection takes no channel (RTL4b).
+                    let event = NetEvent::Channel {
+                        channel,
+                        state: ChannelState::Failed,
+                        resumed: false,
+                        reason: Some(reason),
+                    };
+                    return self.emit(event).await;
+                }
                 if !self.channels.contains_key(&channel) {
                     let mut machine = ChannelMachine::new(options);
                     if self.machine.state() == ConnectionState::Connected {
@@ -43,6 +53,7 @@ impl Shard {
                             fills: 0,
                             entered,
                             waiters: Vec::new(),
+                            presence_queue: Vec::new(),
                             poll: PollSlot::new(),
                         },
                     );
@@ -106,12 +117,16 @@ impl Shard {
                         _ => Some((None, data.clone())),
                     };
                 }
-                let frame = presence_frame(&channel, action, None, data);
-                self.submit(Pending {
-                    frame,
+                let pending = Pending {
+                    frame: presence_frame(&channel, action, None, data),
                     reply: PendingReply::Presence(reply),
-                })
-                .await;
+                };
+                match self.channels.get_mut(&channel) {
+                    Some(slot) if slot.machine.state() == ChannelState::Attaching => {
+                        slot.presence_queue.push(pending);
+                    }
+                    _ => self.submit(pending).await,
+                }
             }
             ShardRequest::Close { reply } => {
                 self.closing_replies.push(reply);
@@ -119,6 +134,23 @@ impl Shard {
             }
             ShardRequest::Focus { channel } => self.poll_focus(channel),
         }
+    }
+
+    /// Why no channel can be attached now, if the connection is closed or failed. A
+    /// suspended one keeps what it is asked for and attaches it when it is back.
+    fn attach_refused(&self) -> Option<ErrorInfo> {
+        let state = self.machine.state();
+        matches!(
+            state,
+            ConnectionState::Closing | ConnectionState::Closed | ConnectionState::Failed
+        )
+        .then(|| {
+            ErrorInfo::new(
+                80000,
+                400,
+                format!("Unable to attach: the connection is {}", state.as_str()),
+            )
+        })
     }
 
     /// Entering or updating presence needs a clientId of one's own: none, or the wildcard,

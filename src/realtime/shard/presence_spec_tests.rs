@@ -266,3 +266,108 @@ async fn rtp8j_entering_without_a_client_id_of_ones_own_is_refused_locally() {
         assert!(harness.sent().is_empty(), "{client_id:?}: nothing sent");
     }
 }
+
+async fn ask_to_enter(
+    harness: &mut Harness,
+) -> tokio::sync::oneshot::Receiver<Result<(), ClientError>> {
+    let (reply, outcome) = tokio::sync::oneshot::channel();
+    harness
+        .shard
+        .request(super::ShardRequest::Presence {
+            channel: CHANNEL.into(),
+            action: crate::protocol::PresenceAction::Enter,
+            data: None,
+            reply,
+        })
+        .await;
+    outcome
+}
+
+fn presence_frames_sent(harness: &mut Harness) -> usize {
+    harness
+        .sent()
+        .iter()
+        .filter(|frame| frame.action == ProtocolAction::Presence)
+        .count()
+}
+
+/// UTS: RTP5b.
+#[tokio::test]
+async fn rtp16b_presence_asked_while_attaching_waits_for_the_attachment() {
+    let mut harness = Harness::new();
+    harness.connect("c1").await;
+    harness.attach(CHANNEL).await;
+    let _entering = ask_to_enter(&mut harness).await;
+    assert_eq!(
+        presence_frames_sent(&mut harness),
+        0,
+        "held while attaching"
+    );
+    harness
+        .server(ProtocolMessage::new(ProtocolAction::Attached).with_channel(CHANNEL))
+        .await;
+    assert_eq!(presence_frames_sent(&mut harness), 1, "sent once attached");
+}
+
+#[tokio::test]
+async fn rtl11_presence_waiting_for_an_attachment_fails_if_the_channel_ends_elsewhere() {
+    // Suspended (DETACHED in reply to the ATTACH), failed (ERROR), detached (let go).
+    for ending in ["suspended", "failed", "detached"] {
+        let mut harness = Harness::new();
+        harness.connect("c1").await;
+        harness.attach(CHANNEL).await;
+        let entering = ask_to_enter(&mut harness).await;
+        match ending {
+            "suspended" => {
+                harness
+                    .server(ProtocolMessage::new(ProtocolAction::Detached).with_channel(CHANNEL))
+                    .await
+            }
+            "failed" => harness.fail_channel(CHANNEL).await,
+            _ => {
+                // Let go while the connection is down: detached at once.
+                let dropped = ErrorInfo::new(80003, 400, "dropped");
+                harness.shard.connection(Input::Lost(dropped)).await;
+                harness
+                    .shard
+                    .request(super::ShardRequest::Detach {
+                        channel: CHANNEL.into(),
+                    })
+                    .await;
+            }
+        }
+        match entering.await.expect("answered") {
+            Err(ClientError::Refused(reason)) => {
+                assert_eq!(reason.code, 91001, "{ending}");
+                // "suspended", "failed", "detaching": the channel says where it went.
+                let stem = ending.trim_end_matches("ed");
+                assert!(
+                    reason.message.contains(stem),
+                    "{ending}: {}",
+                    reason.message
+                );
+            }
+            other => panic!("{ending}: expected a refusal, got {other:?}"),
+        }
+        assert_eq!(
+            presence_frames_sent(&mut harness),
+            0,
+            "{ending}: never sent"
+        );
+    }
+}
+
+#[tokio::test]
+async fn rtl11a_an_ack_for_presence_already_sent_stands_whatever_the_channel_does() {
+    let mut harness = Harness::new();
+    harness.connect("c1").await;
+    harness.attached(CHANNEL).await;
+    let entering = ask_to_enter(&mut harness).await;
+    assert_eq!(presence_frames_sent(&mut harness), 1);
+    // The server detaches the channel (it attaches again) before acknowledging.
+    harness
+        .server(ProtocolMessage::new(ProtocolAction::Detached).with_channel(CHANNEL))
+        .await;
+    harness.server(ack(0, 1, &[])).await;
+    assert_eq!(entering.await.expect("answered"), Ok(()));
+}
