@@ -936,6 +936,7 @@ async fn rtn23a_a_server_gone_silent_is_detected_and_the_client_reconnects() {
     let mut quick = options(&proxy);
     // Silence allowed: the heartbeat interval and the request timeout, 1.5 s in all.
     quick.request_timeout = Duration::from_secs(1);
+    quick.timeouts.disconnected_retry = Duration::from_millis(300);
     let (client, receiver) = Realtime::connect(quick);
     let mut events = Events::new(receiver);
     events.connected().await;
