@@ -121,8 +121,8 @@ pub enum NetEvent {
         channel: String,
         change: PresenceChange,
     },
-    /// A connection still connected has new details, and maybe something to say (an UPDATE,
-    /// RTN24): after a reauthentication, or a server's warning.
+    /// A connection still connected has new details, or something to say (an UPDATE, RTN24):
+    /// after a reauthentication, a server's warning, or a renewal that failed (80019).
     ConnectionUpdated {
         shard: usize,
         reason: Option<ErrorInfo>,

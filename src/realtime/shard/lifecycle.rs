@@ -150,9 +150,8 @@ impl Shard {
             return self.connection(input).await;
         }
         if self.machine.state() == ConnectionState::Connected {
-            self.emit(NetEvent::Connection {
+            self.emit(NetEvent::ConnectionUpdated {
                 shard: self.index,
-                state: ConnectionState::Connected,
                 reason: Some(reason),
             })
             .await;
@@ -380,19 +379,15 @@ mod tests {
         let updates: Vec<_> = events
             .iter()
             .filter_map(|event| match event {
-                crate::realtime::NetEvent::Connection {
-                    state,
+                crate::realtime::NetEvent::ConnectionUpdated {
                     reason: Some(reason),
                     ..
-                } => Some((*state, reason.code)),
+                } => Some(reason.code),
                 _ => None,
             })
             .collect();
-        assert_eq!(
-            updates,
-            [(ConnectionState::Connected, 80019)],
-            "told once, still connected"
-        );
+        assert_eq!(updates, [80019], "told once, as an update");
+        assert!(connection_states(&events).is_empty(), "still connected");
         assert!(
             !harness.timers().contains(&Timer::Renew),
             "no retry every few seconds"
