@@ -8,11 +8,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{BINARY, Running, cores, start_hub};
+use common::{BINARY, Running, cores, run_load, start_hub, subscriber_result};
 use serde_json::Value;
 
 const CHANNELS: usize = 1_000;
@@ -44,12 +43,9 @@ fn main() -> Result<(), String> {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    let load = Command::new(BINARY)
-        .args([
-            "bench",
-            "load",
-            "--port",
-            &port.to_string(),
+    run_load(
+        port,
+        &[
             "--channels",
             &CHANNELS.to_string(),
             "--rate",
@@ -58,22 +54,9 @@ fn main() -> Result<(), String> {
             &MESSAGES.to_string(),
             "--connections",
             "2",
-        ])
-        .output()
-        .map_err(|error| format!("run bench load: {error}"))?;
-    if !load.status.success() {
-        return Err(format!(
-            "bench load failed: {}",
-            String::from_utf8_lossy(&load.stderr)
-        ));
-    }
-    let status = subscriber.0.wait().map_err(|error| error.to_string())?;
-    let mut line = String::new();
-    let out = subscriber.0.stdout.take().ok_or("subscriber stdout")?;
-    BufReader::new(out)
-        .read_line(&mut line)
-        .map_err(|error| error.to_string())?;
-    let result: Value = serde_json::from_str(&line).map_err(|error| format!("{error}: {line}"))?;
+        ],
+    )?;
+    let (status, line, result) = subscriber_result(&mut subscriber)?;
     let per_message_us = result["cpu_phase_s"].as_f64().unwrap_or(0.0) * 1e6
         / result["received"].as_f64().unwrap_or(1.0).max(1.0);
     println!(

@@ -12,8 +12,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use common::{BINARY, Running, cores, start_hub};
-use serde_json::Value;
+use common::{BINARY, Running, cores, run_load, start_hub, subscriber_result};
 
 const CHANNELS: usize = 200;
 const RATE: u64 = 20;
@@ -45,30 +44,20 @@ fn main() -> Result<(), String> {
         return Err(format!("the subscriber did not settle: {settled}"));
     }
     let first_reads = waited.elapsed();
-    let load = Command::new(BINARY)
-        .args(["bench", "load", "--port", &port.to_string()])
-        .args([
+    run_load(
+        port,
+        &[
             "--channels",
             &CHANNELS.to_string(),
             "--rate",
             &RATE.to_string(),
-        ])
-        .args(["--messages", &MESSAGES.to_string(), "--connections", "1"])
-        .output()
-        .map_err(|error| format!("run bench load: {error}"))?;
-    if !load.status.success() {
-        return Err(format!(
-            "bench load failed: {}",
-            String::from_utf8_lossy(&load.stderr)
-        ));
-    }
-    let status = subscriber.0.wait().map_err(|error| error.to_string())?;
-    let mut line = String::new();
-    let out = subscriber.0.stdout.take().ok_or("subscriber stdout")?;
-    BufReader::new(out)
-        .read_line(&mut line)
-        .map_err(|error| error.to_string())?;
-    let result: Value = serde_json::from_str(&line).map_err(|error| format!("{error}: {line}"))?;
+            "--messages",
+            &MESSAGES.to_string(),
+            "--connections",
+            "1",
+        ],
+    )?;
+    let (status, line, result) = subscriber_result(&mut subscriber)?;
     println!(
         "poll transport: {CHANNELS} channels, {MESSAGES} messages at {RATE} msg/s ({} cores)",
         cores()

@@ -60,6 +60,14 @@ async fn control(proxy: &str, method: reqwest::Method, path: &str, body: Option<
     answer.json().await.unwrap()
 }
 
+/// A client at `url` (the hub itself, or the proxy) that only publishes: its events are
+/// drained so it never waits on us.
+fn publisher_at(url: &str) -> Realtime {
+    let (publisher, mut events) = Realtime::connect(options(url));
+    tokio::spawn(async move { while events.recv().await.is_some() {} });
+    publisher
+}
+
 /// The n-th message of the traffic: text, JSON or binary, in turn.
 fn nth(sequence: usize) -> Message {
     let (data, encoding) = match sequence % 3 {
@@ -93,8 +101,7 @@ async fn pass_through(wire_format: WireFormat) {
     for index in 0..CHANNELS {
         events.attached(&format!("conversation:{index}")).await;
     }
-    let (publisher, mut publisher_events) = Realtime::connect(options(&proxy));
-    tokio::spawn(async move { while publisher_events.recv().await.is_some() {} });
+    let publisher = publisher_at(&proxy);
     for sequence in 0..MESSAGES {
         let channel = format!("conversation:{}", sequence % CHANNELS);
         publisher
@@ -207,8 +214,7 @@ async fn rtn15a_a_dropped_connection_resumes_through_the_proxy_and_nothing_is_lo
         })
         .await;
     // Published while the client is away, straight to the hub.
-    let (publisher, mut publisher_events) = Realtime::connect(options(&hub.url()));
-    tokio::spawn(async move { while publisher_events.recv().await.is_some() {} });
+    let publisher = publisher_at(&hub.url());
     publisher
         .publish("conversation:1", vec![text("while-away")])
         .await
@@ -237,8 +243,7 @@ async fn a_stall_holds_frames_until_it_ends() {
     let (client, mut events) = client_through(&proxy, "conversation:1").await;
     control(&proxy, reqwest::Method::POST, "/_proxy/stall?ms=1500", None).await;
     let stalled_at = Instant::now();
-    let (publisher, mut publisher_events) = Realtime::connect(options(&hub.url()));
-    tokio::spawn(async move { while publisher_events.recv().await.is_some() {} });
+    let publisher = publisher_at(&hub.url());
     publisher
         .publish("conversation:1", vec![text("held")])
         .await
@@ -383,8 +388,7 @@ async fn server_sends_instead_of_a_message(
     let rules =
         json!([{"direction": "server", "action": 15, "do": "replace", "frame": frame, "times": 1}]);
     control(proxy, reqwest::Method::POST, "/_proxy/rules", Some(rules)).await;
-    let (publisher, mut publisher_events) = Realtime::connect(options(&hub.url()));
-    tokio::spawn(async move { while publisher_events.recv().await.is_some() {} });
+    let publisher = publisher_at(&hub.url());
     publisher
         .publish(channel, vec![text("trigger")])
         .await
@@ -423,8 +427,7 @@ async fn rtl14_a_channel_error_on_an_attached_channel_fails_it_and_not_the_other
         other => panic!("{other:?}"),
     }
     // The other channel and the connection carry on.
-    let (publisher, mut publisher_events) = Realtime::connect(options(&hub.url()));
-    tokio::spawn(async move { while publisher_events.recv().await.is_some() {} });
+    let publisher = publisher_at(&hub.url());
     publisher
         .publish("conversation:2", vec![text("still-here")])
         .await
@@ -740,8 +743,7 @@ async fn rtn22_an_auth_request_from_the_server_renews_the_token_without_a_discon
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // Still connected and delivering: a message after the renewal arrives.
-    let (publisher, mut publisher_events) = Realtime::connect(options(&hub.url()));
-    tokio::spawn(async move { while publisher_events.recv().await.is_some() {} });
+    let publisher = publisher_at(&hub.url());
     publisher
         .publish("conversation:1", vec![text("after")])
         .await

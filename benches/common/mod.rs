@@ -2,7 +2,7 @@
 //! when dropped.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_brokerdash");
 
@@ -41,4 +41,34 @@ pub fn start_hub() -> Result<(Running, u16), String> {
 
 pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// Runs `bench load` with `args` (after the port) to its end.
+pub fn run_load(port: u16, args: &[&str]) -> Result<(), String> {
+    let load = Command::new(BINARY)
+        .args(["bench", "load", "--port", &port.to_string()])
+        .args(args)
+        .output()
+        .map_err(|error| format!("run bench load: {error}"))?;
+    if !load.status.success() {
+        return Err(format!(
+            "bench load failed: {}",
+            String::from_utf8_lossy(&load.stderr)
+        ));
+    }
+    Ok(())
+}
+
+/// Waits for `bench subscribe` to end; how it ended, and its one JSON line, raw and read.
+pub fn subscriber_result(
+    subscriber: &mut Running,
+) -> Result<(ExitStatus, String, serde_json::Value), String> {
+    let status = subscriber.0.wait().map_err(|error| error.to_string())?;
+    let mut line = String::new();
+    let out = subscriber.0.stdout.take().ok_or("subscriber stdout")?;
+    BufReader::new(out)
+        .read_line(&mut line)
+        .map_err(|error| error.to_string())?;
+    let result = serde_json::from_str(&line).map_err(|error| format!("{error}: {line}"))?;
+    Ok((status, line, result))
 }

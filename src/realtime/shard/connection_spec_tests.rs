@@ -7,7 +7,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use super::spec_tests::CHANNEL;
-use super::testing::{Harness, connected, connection_states};
+use super::testing::{Harness, connected, connection_states, token};
 use super::timers::Timer;
 use crate::protocol::{ErrorInfo, ProtocolAction, ProtocolMessage};
 use crate::realtime::connection::{ConnectionState, Input};
@@ -66,14 +66,7 @@ fn updates(events: &[NetEvent]) -> Vec<Option<u32>> {
 async fn rtc8a1_a_connected_answering_a_reauthentication_is_an_update() {
     let mut harness = Harness::new();
     harness.connect("c1").await;
-    let token = crate::rest::Credential::Token(crate::auth::TokenDetails {
-        token: crate::secret::Secret::new("fresh"),
-        key_name: None,
-        issued: crate::clock::now_ms_u64(),
-        expires: crate::clock::now_ms_u64() + 3_600_000,
-        capability: None,
-        client_id: None,
-    });
+    let token = token("fresh", 3_600_000);
     harness
         .shard
         .internal(super::Internal::Renewed(Ok(token)))
@@ -174,14 +167,7 @@ async fn rtc8a2_an_error_answering_a_reauthentication_fails_the_connection() {
     let mut harness = Harness::new();
     harness.connect("c1").await;
     harness.attached(CHANNEL).await;
-    let token = crate::rest::Credential::Token(crate::auth::TokenDetails {
-        token: crate::secret::Secret::new("fresh"),
-        key_name: None,
-        issued: crate::clock::now_ms_u64(),
-        expires: crate::clock::now_ms_u64() + 3_600_000,
-        capability: None,
-        client_id: None,
-    });
+    let token = token("fresh", 3_600_000);
     harness
         .shard
         .internal(super::Internal::Renewed(Ok(token)))

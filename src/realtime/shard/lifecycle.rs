@@ -252,26 +252,13 @@ impl Shard {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{Harness, connection_states};
+    use super::super::testing::{Harness, connection_states, token};
     use super::super::timers::Timer;
     use super::super::{Internal, OpenFailure};
-    use crate::auth::TokenDetails;
     use crate::protocol::ProtocolAction;
     use crate::realtime::ConnectionState;
     use crate::realtime::connection::Input;
-    use crate::rest::{Credential, RestError};
-    use crate::secret::Secret;
-
-    fn token(value: &str, expires_in_ms: u64) -> Credential {
-        Credential::Token(TokenDetails {
-            token: Secret::new(value),
-            key_name: None,
-            issued: crate::clock::now_ms_u64(),
-            expires: crate::clock::now_ms_u64() + expires_in_ms,
-            capability: None,
-            client_id: None,
-        })
-    }
+    use crate::rest::RestError;
 
     /// UTS: RTN14d.
     #[tokio::test]

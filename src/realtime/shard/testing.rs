@@ -163,3 +163,15 @@ pub(super) fn connection_states(events: &[NetEvent]) -> Vec<crate::realtime::Con
         })
         .collect()
 }
+
+/// A token credential of `value`, valid for `expires_in_ms` from now.
+pub(super) fn token(value: &str, expires_in_ms: u64) -> crate::rest::Credential {
+    crate::rest::Credential::Token(crate::auth::TokenDetails {
+        token: crate::secret::Secret::new(value),
+        key_name: None,
+        issued: crate::clock::now_ms_u64(),
+        expires: crate::clock::now_ms_u64() + expires_in_ms,
+        capability: None,
+        client_id: None,
+    })
+}
