@@ -176,6 +176,28 @@ async fn the_proxy_passes_msgpack_frames_through_unchanged() {
     pass_through(WireFormat::Msgpack).await;
 }
 
+/// Waits for a channel to become suspended; the code of the reason it gives.
+async fn suspended_because(events: &mut Events, what: &str) -> u32 {
+    let event = events
+        .wait_for(what, PROMPT, |event| {
+            matches!(
+                event,
+                NetEvent::Channel {
+                    state: ChannelState::Suspended,
+                    ..
+                }
+            )
+        })
+        .await;
+    match event {
+        NetEvent::Channel {
+            reason: Some(reason),
+            ..
+        } => reason.code,
+        other => panic!("suspended without a reason: {other:?}"),
+    }
+}
+
 /// A client through the proxy, attached to `channel`, and its events.
 async fn client_through(proxy: &str, channel: &str) -> (Realtime, Events) {
     let (client, receiver) = Realtime::connect(options(proxy));
@@ -310,24 +332,7 @@ async fn rtl13b_an_attached_replaced_by_detached_suspends_the_channel() {
     let rules = json!([{"direction": "server", "action": 11, "do": "replace", "frame": detached, "times": 1}]);
     control(&proxy, reqwest::Method::POST, "/_proxy/rules", Some(rules)).await;
     client.attach("conversation:9", AttachOptions::default());
-    let event = events
-        .wait_for("suspended", PROMPT, |event| {
-            matches!(
-                event,
-                NetEvent::Channel {
-                    state: ChannelState::Suspended,
-                    ..
-                }
-            )
-        })
-        .await;
-    match event {
-        NetEvent::Channel {
-            reason: Some(reason),
-            ..
-        } => assert_eq!(reason.code, 90198),
-        other => panic!("suspended without the server's reason: {other:?}"),
-    }
+    assert_eq!(suspended_because(&mut events, "suspended").await, 90198);
     client.close().await;
     hub.stop().await.unwrap();
 }
@@ -501,24 +506,8 @@ async fn rtl4f_an_attached_that_never_comes_suspends_the_channel_at_the_timeout(
     let drop = json!([{"direction": "server", "action": 11, "do": "drop", "times": 1}]);
     control(&proxy, reqwest::Method::POST, "/_proxy/rules", Some(drop)).await;
     client.attach("conversation:5", AttachOptions::default());
-    let suspended = events
-        .wait_for("suspended at the attach timeout", PROMPT, |event| {
-            matches!(
-                event,
-                NetEvent::Channel {
-                    state: ChannelState::Suspended,
-                    ..
-                }
-            )
-        })
-        .await;
-    match suspended {
-        NetEvent::Channel {
-            reason: Some(reason),
-            ..
-        } => assert_eq!(reason.code, 90007),
-        other => panic!("{other:?}"),
-    }
+    let code = suspended_because(&mut events, "suspended at the attach timeout").await;
+    assert_eq!(code, 90007);
     client.close().await;
     hub.stop().await.unwrap();
 }

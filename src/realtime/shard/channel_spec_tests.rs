@@ -12,6 +12,17 @@ use crate::protocol::{ErrorInfo, Message, ProtocolAction, ProtocolMessage};
 use crate::realtime::connection::Input;
 use crate::realtime::types::NetEvent;
 
+/// The connection comes back (resumed, `c1`): the ATTACH the channel sends.
+async fn reconnect_and_reattach(harness: &mut Harness) -> ProtocolMessage {
+    harness.shard.connection(Input::RetryDue).await;
+    harness.server(connected("c1")).await;
+    harness
+        .sent()
+        .into_iter()
+        .find(|frame| frame.action == ProtocolAction::Attach)
+        .expect("attached again")
+}
+
 #[tokio::test]
 async fn rtl15b_the_serial_of_a_message_frame_is_the_one_a_reattach_asks_from() {
     let mut harness = Harness::new();
@@ -24,13 +35,7 @@ async fn rtl15b_the_serial_of_a_message_frame_is_the_one_a_reattach_asks_from() 
     harness.sent();
     let dropped = ErrorInfo::new(80003, 400, "dropped");
     harness.shard.connection(Input::Lost(dropped)).await;
-    harness.shard.connection(Input::RetryDue).await;
-    harness.server(connected("c1")).await;
-    let attach = harness
-        .sent()
-        .into_iter()
-        .find(|frame| frame.action == ProtocolAction::Attach)
-        .expect("attached again");
+    let attach = reconnect_and_reattach(&mut harness).await;
     assert_eq!(attach.channel_serial.as_deref(), Some("e:42"));
 }
 
@@ -153,13 +158,7 @@ async fn rtl15b_frames_that_carry_no_messages_do_not_move_the_channel_serial() {
     let dropped = ErrorInfo::new(80003, 400, "dropped");
     harness.shard.connection(Input::Lost(dropped)).await;
     harness.sent();
-    harness.shard.connection(Input::RetryDue).await;
-    harness.server(connected("c1")).await;
-    let attach = harness
-        .sent()
-        .into_iter()
-        .find(|frame| frame.action == ProtocolAction::Attach)
-        .expect("attached again");
+    let attach = reconnect_and_reattach(&mut harness).await;
     assert_eq!(attach.channel_serial.as_deref(), Some("e:1"));
 }
 
