@@ -8,6 +8,8 @@
 
 pub mod load;
 pub mod measure;
+pub mod report;
+pub mod rig;
 pub mod subscribe;
 
 pub const END_EVENT: &str = "bench:end";

@@ -18,7 +18,8 @@ use crate::realtime::{
 use crate::rest::AuthConfig;
 use crate::sanitize::clean_block_owned;
 
-use super::measure::{cpu_time, monotonic_ns, peak_rss_mb, percentile, round3};
+use super::measure::{cpu_time, monotonic_ns, round3};
+use super::report::Counts;
 use super::{END_EVENT, channel_name};
 
 #[derive(Debug, Clone)]
@@ -390,70 +391,25 @@ fn report(
     cpu_phase: Duration,
     cpu_total: Duration,
 ) -> Value {
-    let millis = |duration: Duration| round3(duration.as_secs_f64() * 1000.0);
-    let mut latencies = tally.latencies_ms.clone();
-    latencies.sort_by(f64::total_cmp);
-    let mut errors = tally.errors.report();
-    // No figure is printed that was not measured: without samples the latency is null,
-    // and the errors say why.
-    let latency = if latencies.is_empty() {
-        if tally.received > 0 {
-            errors.push(format!(
-                "no latency measured: none of the {} messages received carried a readable sentNs",
-                tally.received
-            ));
-        } else if tally.expected > 0 {
-            errors.push(format!(
-                "no latency measured: none of the {} messages expected arrived",
-                tally.expected
-            ));
-        }
-        Value::Null
-    } else {
-        if tally.unstamped > 0 {
-            errors.push(format!(
-                "{} of {} messages carried no readable sentNs: latency is over the rest",
-                tally.unstamped, tally.received
-            ));
-        }
-        json!({
-            "p50": round3(percentile(&latencies, 50.0)),
-            "p95": round3(percentile(&latencies, 95.0)),
-            "p99": round3(percentile(&latencies, 99.0)),
-            "max": round3(latencies.last().copied().unwrap_or(0.0)),
-        })
-    };
-    let rx = match (tally.first_rx, tally.last_rx) {
-        (Some(first), Some(last)) => last.duration_since(first),
-        _ => Duration::ZERO,
-    };
-    let rx_rate = (!rx.is_zero()).then(|| round3(tally.received as f64 / rx.as_secs_f64()));
-    let cpu_phase_s = cpu_phase.as_secs_f64();
-    let cpu_phase_pct =
-        (!phase.is_zero()).then(|| round3(100.0 * cpu_phase_s / phase.as_secs_f64()));
-    let msgs_per_cpu_s = (cpu_phase_s > 0.0 && tally.received > 0)
-        .then(|| round3(tally.received as f64 / cpu_phase_s));
-    json!({
-        "client": "brokerdash",
-        "channels": plan.channels,
-        "attached": attached,
-        "connections": connections,
-        "connect_ms": connect.map(millis),
-        "attach_ms": attach.map(millis),
-        "expected": tally.expected,
-        "received": tally.received,
-        "lost": tally.expected.saturating_sub(tally.received),
-        "duplicates": tally.duplicates,
-        "reordered": tally.reordered,
-        "lat_ms": latency,
-        "rx_ms": millis(rx),
-        "rx_rate": rx_rate,
-        "phase_ms": millis(phase),
-        "cpu_phase_s": round3(cpu_phase_s),
-        "cpu_phase_pct": cpu_phase_pct,
-        "cpu_s": round3(cpu_total.as_secs_f64()),
-        "msgs_per_cpu_s": msgs_per_cpu_s,
-        "peak_rss_mb": peak_rss_mb().map(round3),
-        "errors": errors,
-    })
+    Counts {
+        client: "brokerdash",
+        channels: plan.channels,
+        attached,
+        connections,
+        connect,
+        attach,
+        expected: tally.expected,
+        received: tally.received,
+        duplicates: tally.duplicates,
+        reordered: Some(tally.reordered),
+        latencies_ms: tally.latencies_ms.clone(),
+        unstamped: tally.unstamped,
+        first_rx: tally.first_rx.map(Instant::into_std),
+        last_rx: tally.last_rx.map(Instant::into_std),
+        phase,
+        cpu_phase,
+        cpu_total,
+        errors: tally.errors.report(),
+    }
+    .into_json()
 }

@@ -30,6 +30,10 @@ pub enum CliError {
     BenchErrors,
     #[error("bench subscribe did not complete")]
     BenchIncomplete,
+    #[error("bench run: {0}")]
+    BenchRun(crate::bench::rig::run::RunError),
+    #[error("bench run: {0} run(s) gave no figures (see the table)")]
+    BenchRunsFailed(usize),
     #[error(transparent)]
     HubKeys(#[from] crate::hub::KeyChoiceError),
     #[error(

@@ -1,5 +1,6 @@
 //! The command line: subcommands and their options, as the README describes them.
 
+mod bench;
 mod connect;
 mod dashboard;
 mod error;
@@ -10,12 +11,10 @@ pub use error::CliError;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::auth::ApiKey;
-use crate::bench;
 use crate::hub::{self, DEVELOPMENT_KEY, HubConfig};
 pub use connect::{ABLY_ENDPOINT, Connection, ConnectionArgs};
 
@@ -87,7 +86,7 @@ pub enum Mode {
     },
     /// Load generation and latency measurement.
     #[command(subcommand)]
-    Bench(BenchMode),
+    Bench(bench::BenchMode),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -114,45 +113,6 @@ pub struct DemoArgs {
     /// websocket, poll or auto (default; ENABLE_ABLY_REALTIME=false means poll).
     #[arg(long, value_name = "websocket|poll|auto")]
     pub transport: Option<crate::realtime::TransportChoice>,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum BenchMode {
-    /// Subscribe to conversation:0..N-1 on ws://127.0.0.1:PORT and measure delivery of a
-    /// load until `bench:end`; prints one JSON line (exit 1 on timeout or errors).
-    Subscribe {
-        #[arg(long)]
-        port: u16,
-        #[arg(long)]
-        channels: usize,
-        #[arg(long, default_value_t = 120)]
-        timeout_secs: u64,
-        /// Key to connect with (default: the hub's development key).
-        #[arg(long = "bench-key", default_value = DEVELOPMENT_KEY)]
-        bench_key: String,
-        /// websocket, or poll to measure the polling transport (adds `rest_requests` and
-        /// `rest_per_sec` to the line).
-        #[arg(long, default_value = "websocket", value_name = "websocket|poll")]
-        transport: crate::realtime::TransportChoice,
-    },
-    /// Publish `message:user` events at a steady rate over conversation:0..N-1, then
-    /// `bench:end` on every channel.
-    Load {
-        #[arg(long)]
-        port: u16,
-        #[arg(long)]
-        channels: usize,
-        /// Messages per second (0: as fast as acknowledgements allow).
-        #[arg(long, default_value_t = 2000.0)]
-        rate: f64,
-        #[arg(long, default_value_t = 20_000)]
-        messages: u64,
-        /// Publishing connections.
-        #[arg(long, default_value_t = 2)]
-        connections: usize,
-        #[arg(long = "bench-key", default_value = DEVELOPMENT_KEY)]
-        bench_key: String,
-    },
 }
 
 #[derive(Debug, Args)]
@@ -189,7 +149,12 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     // The measuring subscriber runs on one thread: handing each frame between worker
     // threads costs more CPU than decoding it.
-    let single_thread = matches!(cli.mode, Some(Mode::Bench(BenchMode::Subscribe { .. })));
+    let single_thread = matches!(
+        cli.mode,
+        Some(Mode::Bench(
+            bench::BenchMode::Subscribe { .. } | bench::BenchMode::Run(_)
+        ))
+    );
     let runtime = if single_thread {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -222,7 +187,7 @@ pub fn run() -> ExitCode {
             println!("{id}");
             Ok(())
         }),
-        Some(Mode::Bench(bench)) => runtime.block_on(run_bench(bench)),
+        Some(Mode::Bench(mode)) => runtime.block_on(bench::run(mode)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -241,63 +206,6 @@ async fn run_tail(args: &ConnectionArgs, jsonl: bool) -> Result<(), CliError> {
         channels: connection.channels.clone(),
     };
     Ok(crate::tail::run(connection.options, options, shutdown_signal()).await?)
-}
-
-async fn run_bench(mode: BenchMode) -> Result<(), CliError> {
-    init_stderr_logging();
-    let parse_key = |text: &str| text.parse::<ApiKey>().map_err(CliError::BenchKey);
-    match mode {
-        BenchMode::Subscribe {
-            port,
-            channels,
-            timeout_secs,
-            bench_key,
-            transport,
-        } => {
-            let plan = bench::subscribe::SubscribePlan {
-                port,
-                key: parse_key(&bench_key)?,
-                channels,
-                timeout: Duration::from_secs(timeout_secs),
-                transport,
-            };
-            let (line, completed) = bench::subscribe::run(&plan).await;
-            println!("{line}");
-            let clean = line["errors"].as_array().is_none_or(Vec::is_empty);
-            match (completed, clean) {
-                (true, true) => Ok(()),
-                (true, false) => Err(CliError::BenchErrors),
-                (false, _) => Err(CliError::BenchIncomplete),
-            }
-        }
-        BenchMode::Load {
-            port,
-            channels,
-            rate,
-            messages,
-            connections,
-            bench_key,
-        } => {
-            let plan = bench::load::LoadPlan {
-                port,
-                key: parse_key(&bench_key)?,
-                channels,
-                messages,
-                rate_per_sec: rate,
-                connections,
-            };
-            let report = bench::load::run(&plan).await?;
-            println!(
-                "{}",
-                serde_json::json!({
-                    "published": report.published,
-                    "refused": report.refused,
-                    "elapsed_ms": report.elapsed.as_millis() as u64,
-                })
-            );
-            Ok(())
-        }
-    }
 }
 
 async fn run_hub(args: HubArgs) -> Result<(), CliError> {
@@ -386,7 +294,7 @@ async fn shutdown_signal() {
 }
 
 /// Commands that draw nothing log to stderr (the dashboard logs to a file instead).
-fn init_stderr_logging() {
+pub(crate) fn init_stderr_logging() {
     let filter = crate::logging::without_secrets(
         tracing_subscriber::EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
