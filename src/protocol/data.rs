@@ -52,38 +52,40 @@ impl EncodingError {
 }
 
 pub fn decode(data: Option<&Value>, encoding: Option<&str>) -> Decoded {
+    decode_owned(data.cloned(), encoding)
+}
+
+/// [`decode`] for data the caller gives up: a text payload moves instead of being copied.
+pub fn decode_owned(data: Option<Value>, encoding: Option<&str>) -> Decoded {
     let mut payload = match data {
         None | Some(Value::Null) => Payload::Absent,
-        Some(Value::String(text)) => Payload::Text(text.clone()),
+        Some(Value::String(text)) => Payload::Text(text),
         // JSON peers may put an object straight into `data`; take it as it is.
-        Some(other) => Payload::Json(other.clone()),
+        Some(other) => Payload::Json(other),
     };
-    let steps: Vec<&str> = encoding
-        .unwrap_or("")
-        .split('/')
-        .filter(|step| !step.is_empty())
-        .collect();
-    let mut left = steps.len();
-    while left > 0 {
-        let step = steps[left - 1];
-        match apply_step(payload, step) {
-            Ok(Step::Continue(next)) => payload = next,
-            Ok(Step::Stop(encrypted)) => {
-                return Decoded {
-                    payload: encrypted,
-                    remaining_encoding: Some(steps[..left].join("/")),
-                    error: None,
-                };
-            }
-            Err((unchanged, error)) => {
-                return Decoded {
-                    payload: unchanged,
-                    remaining_encoding: Some(steps[..left].join("/")),
-                    error: Some(error),
-                };
-            }
+    // The steps are undone from the right; `left` is what is still on the payload.
+    let mut left = encoding.unwrap_or("");
+    loop {
+        let trimmed = left.trim_end_matches('/');
+        if trimmed.is_empty() {
+            break;
         }
-        left -= 1;
+        let (rest, step) = trimmed.rsplit_once('/').unwrap_or(("", trimmed));
+        let stopped = match apply_step(payload, step) {
+            Ok(Step::Continue(next)) => {
+                payload = next;
+                left = rest;
+                continue;
+            }
+            Ok(Step::Stop(encrypted)) => (encrypted, None),
+            Err((unchanged, error)) => (unchanged, Some(error)),
+        };
+        let steps: Vec<&str> = trimmed.split('/').filter(|step| !step.is_empty()).collect();
+        return Decoded {
+            payload: stopped.0,
+            remaining_encoding: Some(steps.join("/")),
+            error: stopped.1,
+        };
     }
     Decoded {
         payload,

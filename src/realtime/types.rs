@@ -84,7 +84,7 @@ pub struct InboundMessage {
 impl InboundMessage {
     pub fn from_wire(message: Message, from_history: bool) -> Self {
         let decoded =
-            crate::protocol::data::decode(message.data.as_ref(), message.encoding.as_deref());
+            crate::protocol::data::decode_owned(message.data, message.encoding.as_deref());
         Self {
             id: message.id.unwrap_or_default(),
             name: message.name,

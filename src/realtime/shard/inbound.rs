@@ -20,21 +20,13 @@ use super::{PendingReply, Shard};
 /// What a message or presence member takes from its frame when it has none of its own:
 /// an id `frameId:index` (TM2a, TP3a: none when the frame has none either, never an
 /// invented one that two frames would share), the connection id and the timestamp.
-struct FrameOrigin {
-    id: Option<String>,
-    connection_id: Option<String>,
+struct FrameOrigin<'a> {
+    id: Option<&'a str>,
+    connection_id: Option<&'a str>,
     timestamp: Option<i64>,
 }
 
-impl FrameOrigin {
-    fn of(frame: &ProtocolMessage) -> Self {
-        Self {
-            id: frame.id.clone(),
-            connection_id: frame.connection_id.clone(),
-            timestamp: frame.timestamp,
-        }
-    }
-
+impl FrameOrigin<'_> {
     fn fill(
         &self,
         index: usize,
@@ -43,12 +35,12 @@ impl FrameOrigin {
         timestamp: &mut Option<i64>,
     ) {
         if id.is_none()
-            && let Some(frame_id) = &self.id
+            && let Some(frame_id) = self.id
         {
             *id = Some(format!("{frame_id}:{index}"));
         }
         if connection_id.is_none() {
-            connection_id.clone_from(&self.connection_id);
+            *connection_id = self.connection_id.map(str::to_owned);
         }
         if timestamp.is_none() {
             *timestamp = self.timestamp;
@@ -157,19 +149,32 @@ impl Shard {
     }
 
     pub(super) async fn messages(&mut self, frame: ProtocolMessage) {
-        let Some(name) = frame.channel.as_deref() else {
+        let ProtocolMessage {
+            channel: Some(channel),
+            id,
+            connection_id,
+            timestamp,
+            channel_serial,
+            messages,
+            ..
+        } = frame
+        else {
             return;
         };
-        let Some(slot) = self.channels.get_mut(name) else {
+        let Some(slot) = self.channels.get_mut(&channel) else {
             return;
         };
         if !slot.machine.accepts_messages() {
             return;
         }
-        slot.machine.record_serial(frame.channel_serial.as_deref());
-        let origin = FrameOrigin::of(&frame);
+        slot.machine.record_serial(channel_serial.as_deref());
+        let origin = FrameOrigin {
+            id: id.as_deref(),
+            connection_id: connection_id.as_deref(),
+            timestamp,
+        };
         let mut delivered = Vec::new();
-        for (index, mut message) in frame.messages.unwrap_or_default().into_iter().enumerate() {
+        for (index, mut message) in messages.unwrap_or_default().into_iter().enumerate() {
             origin.fill(
                 index,
                 &mut message.id,
@@ -187,11 +192,18 @@ impl Shard {
                 None => delivered.push(inbound),
             }
         }
-        let channel = name.to_owned();
-        for message in delivered {
+        // The last message takes the frame's channel name; the others a copy.
+        let mut channel = Some(channel);
+        let count = delivered.len();
+        for (index, message) in delivered.into_iter().enumerate() {
+            let name = if index + 1 == count {
+                channel.take().unwrap_or_default()
+            } else {
+                channel.clone().unwrap_or_default()
+            };
             self.emit(NetEvent::Message {
                 shard: self.index,
-                channel: channel.clone(),
+                channel: name,
                 message,
             })
             .await;
@@ -205,7 +217,11 @@ impl Shard {
         let Some(slot) = self.channels.get_mut(&name) else {
             return;
         };
-        let origin = FrameOrigin::of(&frame);
+        let origin = FrameOrigin {
+            id: frame.id.as_deref(),
+            connection_id: frame.connection_id.as_deref(),
+            timestamp: frame.timestamp,
+        };
         let members = frame
             .presence
             .unwrap_or_default()
