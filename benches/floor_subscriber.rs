@@ -14,7 +14,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use brokerdash::bench::END_EVENT;
-use brokerdash::bench::measure::{cpu_time, monotonic_ns};
+use brokerdash::bench::measure::{SequenceSet, cpu_time, monotonic_ns};
 use brokerdash::bench::report::Counts;
 use serde::Deserialize;
 use tungstenite::{Message as WsMessage, WebSocket};
@@ -80,24 +80,6 @@ fn args() -> Option<Args> {
     })
 }
 
-/// A set of sequence numbers as bits: one allocation that grows with the highest number.
-#[derive(Default)]
-struct Bitset(Vec<u64>);
-
-impl Bitset {
-    /// Sets the bit; false if it was already set.
-    fn insert(&mut self, value: u64) -> bool {
-        let word = (value / 64) as usize;
-        if word >= self.0.len() {
-            self.0.resize(word + 1, 0);
-        }
-        let bit = 1u64 << (value % 64);
-        let fresh = self.0[word] & bit == 0;
-        self.0[word] |= bit;
-        fresh
-    }
-}
-
 fn connect(args: &Args) -> std::io::Result<WebSocket<TcpStream>> {
     let stream = TcpStream::connect(("127.0.0.1", args.port))?;
     stream.set_nodelay(true)?;
@@ -148,7 +130,7 @@ fn receive(
     started: Instant,
     counts: &mut Counts,
 ) -> bool {
-    let mut seen = Bitset::default();
+    let mut seen = SequenceSet::default();
     let mut ended = 0;
     let mut attach_started = None;
     let mut phase_start = None;
@@ -232,7 +214,7 @@ fn note_error(counts: &mut Counts, error: &str) {
     }
 }
 
-fn on_message(message: &Message<'_>, seen: &mut Bitset, counts: &mut Counts) {
+fn on_message(message: &Message<'_>, seen: &mut SequenceSet, counts: &mut Counts) {
     let now_ns = monotonic_ns();
     let Some(data) = message
         .data

@@ -47,6 +47,32 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// A set of sequence numbers as bits: one allocation that grows with the highest number
+/// seen, and no hashing per message. A hostile sequence number cannot make it grow past
+/// [`SequenceSet::LIMIT`]; those are reported as not new.
+#[derive(Debug, Default)]
+pub struct SequenceSet(Vec<u64>);
+
+impl SequenceSet {
+    /// The highest sequence number kept: 2^27 numbers, 16 MiB of bits.
+    pub const LIMIT: u64 = 1 << 27;
+
+    /// Adds the number; false if it was there already or is beyond the limit.
+    pub fn insert(&mut self, value: u64) -> bool {
+        if value >= Self::LIMIT {
+            return false;
+        }
+        let word = (value / 64) as usize;
+        if word >= self.0.len() {
+            self.0.resize(word + 1, 0);
+        }
+        let bit = 1u64 << (value % 64);
+        let fresh = self.0[word] & bit == 0;
+        self.0[word] |= bit;
+        fresh
+    }
+}
+
 pub fn round3(value: f64) -> f64 {
     (value * 1000.0).round() / 1000.0
 }
@@ -65,6 +91,20 @@ mod tests {
         assert_eq!(percentile(&[7.0], 50.0), 7.0);
         assert_eq!(percentile(&[], 50.0), 0.0);
         assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0], 50.0), 2.0);
+    }
+
+    #[test]
+    fn a_sequence_set_tells_new_numbers_from_repeats() {
+        let mut set = SequenceSet::default();
+        assert!(set.insert(0));
+        assert!(set.insert(130));
+        assert!(!set.insert(130));
+        assert!(set.insert(129));
+        assert!(!set.insert(0));
+        assert!(
+            !set.insert(SequenceSet::LIMIT),
+            "beyond the limit is never new"
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::realtime::{
 use crate::rest::AuthConfig;
 use crate::sanitize::clean_block_owned;
 
-use super::measure::{cpu_time, monotonic_ns, round3};
+use super::measure::{SequenceSet, cpu_time, monotonic_ns, round3};
 use super::report::Counts;
 use super::{END_EVENT, channel_name};
 
@@ -36,7 +36,7 @@ struct Tally {
     received: u64,
     duplicates: u64,
     reordered: u64,
-    seen: HashSet<u64>,
+    seen: SequenceSet,
     last_on_channel: HashMap<String, u64>,
     latencies_ms: Vec<f64>,
     first_rx: Option<Instant>,

@@ -102,6 +102,7 @@ pub async fn demo(args: DemoArgs) -> Result<(), CliError> {
     let mut simulation = crate::sim::SimConfig::new(endpoint.clone(), key);
     simulation.conversations = args.conversations.max(1);
     simulation.seed = args.seed;
+    simulation.speed = args.speed;
     simulation.sla_warning = std::time::Duration::from_secs(args.sla_warning_secs);
     simulation.sla_violation =
         std::time::Duration::from_secs(args.sla_violation_secs.max(args.sla_warning_secs));

@@ -113,6 +113,10 @@ pub struct DemoArgs {
     /// websocket, poll or auto (default; ENABLE_ABLY_REALTIME=false means poll).
     #[arg(long, value_name = "websocket|poll|auto")]
     pub transport: Option<crate::realtime::TransportChoice>,
+    /// How fast the simulated customers, AI and brokers act: 10 plays ten minutes of
+    /// traffic in one (for rehearsals and the memory benchmark).
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
 }
 
 #[derive(Debug, Args)]
@@ -147,13 +151,16 @@ pub struct HubArgs {
 
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    // The measuring subscriber runs on one thread: handing each frame between worker
-    // threads costs more CPU than decoding it.
+    // A client of the service runs on one thread: network I/O, decoding and (for the
+    // dashboard) the screen. At 2,000 messages a second the network takes a few per cent
+    // of a core and a frame well under 2 ms, so one thread has room to spare, and it spares
+    // every frame a hand-off between threads (a wake-up of another thread per message) and
+    // the state any lock. What serves others (the hub, the proxy, the demo with its hub and
+    // simulated customers) gets a worker per core. The outbox's SQLite writes are small
+    // (one row per reply or draft) and happen on the broker's keystrokes, not per message.
     let single_thread = matches!(
         cli.mode,
-        Some(Mode::Bench(
-            bench::BenchMode::Subscribe { .. } | bench::BenchMode::Run(_)
-        ))
+        None | Some(Mode::Tail { .. } | Mode::Publish { .. } | Mode::Bench(_))
     );
     let runtime = if single_thread {
         tokio::runtime::Builder::new_current_thread()
