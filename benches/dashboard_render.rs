@@ -9,73 +9,20 @@
 
 use std::time::{Duration, Instant};
 
+#[path = "common/desk.rs"]
+mod desk;
+
 use brokerdash::app::action::{Action, Command};
-use brokerdash::app::state::{AppState, Identity};
+use brokerdash::app::state::AppState;
 use brokerdash::app::update::update;
 use brokerdash::config::theme::Theme;
 use brokerdash::input::Keymap;
-use brokerdash::protocol::data::Payload;
 use brokerdash::protocol::events::ConversationId;
-use brokerdash::realtime::{InboundMessage, NetEvent};
+use desk::desk;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use serde_json::json;
 
-const T0: i64 = 1_800_000_000_000;
 const FRAMES: usize = 300;
-
-fn message(channel: &str, name: &str, data: serde_json::Value) -> Action {
-    Action::from_net(NetEvent::Message {
-        shard: 0,
-        channel: channel.to_owned(),
-        message: InboundMessage {
-            id: String::new(),
-            name: Some(name.to_owned()),
-            payload: Payload::Json(data),
-            encoding_error: None,
-            client_id: None,
-            connection_id: None,
-            timestamp: None,
-            from_history: false,
-        },
-    })
-}
-
-fn desk(conversations: usize, per_conversation: usize) -> AppState {
-    let me = Identity {
-        broker_id: "7".into(),
-        broker_name: "Sam".into(),
-    };
-    let mut state = AppState::new(me, false, Default::default(), T0);
-    for c in 0..conversations {
-        let channel = format!("conversation:{c}");
-        for m in 0..per_conversation {
-            let (name, data) = if m % 3 == 2 {
-                (
-                    "message:ai",
-                    json!({"messageId": format!("{c}-{m}"), "content": "Thanks for the details; a fixed rate for three years looks like the best fit for your budget.", "persona": "friendly", "timestamp": T0 - 1_000_000 + m as i64}),
-                )
-            } else {
-                (
-                    "message:user",
-                    json!({"messageId": format!("{c}-{m}"), "content": "Could you tell me what the repayments would be on 450k over 30 years? We are also thinking about offsetting.", "timestamp": T0 - 1_000_000 + m as i64}),
-                )
-            };
-            update(&mut state, message(&channel, name, data));
-        }
-        if c % 7 == 0 {
-            update(
-                &mut state,
-                message(
-                    &channel,
-                    "sla:warning",
-                    json!({"threshold": 45000, "actual": 50000, "severity": "warning"}),
-                ),
-            );
-        }
-    }
-    state
-}
 
 fn time_frames(state: &AppState, width: u16, height: u16) -> (Duration, Duration) {
     let theme = Theme::built_in("dark").expect("theme");

