@@ -188,6 +188,8 @@ pub(crate) struct Shard {
     machine: ConnectionMachine,
     channels: HashMap<String, Slot>,
     socket: Option<Socket>,
+    /// Frames were written to the socket's buffer since its last flush.
+    unflushed: bool,
     credential: Option<Credential>,
     next_serial: i64,
     /// Sent and awaiting ACK, in msgSerial order.
@@ -219,6 +221,8 @@ pub(crate) struct Shard {
 /// The soonest a renewal follows the last one: a token that arrives already expired (a
 /// wrong clock, a broken auth server) is renewed once a second, not in a tight loop.
 const MIN_RENEWAL_DELAY: Duration = Duration::from_secs(1);
+/// The most requests handled in one turn of a connection's loop, all sent with one flush.
+const REQUESTS_PER_TURN: usize = 256;
 
 impl Shard {
     pub(crate) fn new(
@@ -238,6 +242,7 @@ impl Shard {
             reports,
             channels: HashMap::new(),
             socket: None,
+            unflushed: false,
             credential: None,
             next_serial: 0,
             in_flight: VecDeque::new(),
@@ -290,7 +295,14 @@ impl Shard {
             }
             tokio::select! {
                 request = requests.recv() => match request {
-                    Some(request) => self.request(request).await,
+                    Some(request) => {
+                        self.request(request).await;
+                        // Requests that are already waiting join this turn's one flush.
+                        for _ in 0..REQUESTS_PER_TURN {
+                            let Ok(request) = requests.try_recv() else { break };
+                            self.request(request).await;
+                        }
+                    }
                     None => {
                         self.connection(Input::Close).await;
                         break;
@@ -307,6 +319,7 @@ impl Shard {
                     self.idle_timer_fired().await;
                 }
             }
+            self.flush().await;
             if matches!(
                 self.machine.state(),
                 ConnectionState::Closed | ConnectionState::Failed

@@ -266,8 +266,23 @@ impl Shard {
             WireFormat::Json => WsMessage::Text(encode_frame(frame).into()),
             WireFormat::Msgpack => WsMessage::Binary(encode_msgpack_frame(frame).into()),
         };
-        if let Err(error) = socket.send(message).await {
-            debug!(shard = self.index, %error, "send failed");
+        // Written to the socket's buffer; the run loop flushes once per turn, so a batch of
+        // frames (a thousand ATTACHes) costs a few writes, not one each.
+        match socket.feed(message).await {
+            Ok(()) => self.unflushed = true,
+            Err(error) => debug!(shard = self.index, %error, "send failed"),
+        }
+    }
+
+    /// Writes out what [`Shard::send`] buffered.
+    pub(super) async fn flush(&mut self) {
+        if !std::mem::take(&mut self.unflushed) {
+            return;
+        }
+        if let Some(socket) = self.socket.as_mut()
+            && let Err(error) = socket.flush().await
+        {
+            debug!(shard = self.index, %error, "flush failed");
         }
     }
 
