@@ -1,4 +1,13 @@
 //! The command line: subcommands and their options, as the README describes them.
+//!
+//! The runtime each command gets. A client of the service (the dashboard, `tail`, `publish`,
+//! `bench`) runs on one thread: network I/O, decoding and, for the dashboard, the screen. At
+//! 2,000 messages a second the network takes a few per cent of a core and a frame of 1,000
+//! conversations about 0.3 ms, so one thread has room to spare; and it spares every message a
+//! hand-off between threads (a wake-up of another thread) and the state any lock. The
+//! outbox's SQLite writes are small (a row per reply or draft) and follow the broker's keys,
+//! not the traffic. What serves others (the hub, the proxy, and the demo, which holds a hub
+//! and the simulated customers) gets a worker per core.
 
 mod bench;
 mod connect;
@@ -151,13 +160,7 @@ pub struct HubArgs {
 
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    // A client of the service runs on one thread: network I/O, decoding and (for the
-    // dashboard) the screen. At 2,000 messages a second the network takes a few per cent
-    // of a core and a frame well under 2 ms, so one thread has room to spare, and it spares
-    // every frame a hand-off between threads (a wake-up of another thread per message) and
-    // the state any lock. What serves others (the hub, the proxy, the demo with its hub and
-    // simulated customers) gets a worker per core. The outbox's SQLite writes are small
-    // (one row per reply or draft) and happen on the broker's keystrokes, not per message.
+    // One thread for a client of the service, a worker per core for a server (module doc).
     let single_thread = matches!(
         cli.mode,
         None | Some(Mode::Tail { .. } | Mode::Publish { .. } | Mode::Bench(_))
