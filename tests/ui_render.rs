@@ -531,3 +531,181 @@ fn hostile_times_draw_without_overflow() {
         }
     }
 }
+
+/// A supervisor watching read-only: six conversations, one breached (by the server), one
+/// warned (by the client's clock), one answered after a breach, one the AI answers, and a
+/// connection with its health figures.
+fn supervisor_floor() -> AppState {
+    let me = Identity {
+        broker_id: "sup".into(),
+        broker_name: "Dana".into(),
+    };
+    let mut state = AppState::new(me, true, Default::default(), T0 - 600_000);
+    let mut apply = |action| {
+        update(&mut state, action);
+    };
+    apply(connected());
+    apply(Action::Discovered(
+        (1..=6).map(|n| format!("conversation:{n}")).collect(),
+    ));
+    let customers = [
+        ("1", "Priya Shah"),
+        ("2", "Tom Becker"),
+        ("3", "Mei Lin"),
+        ("4", "Omar Haddad"),
+        ("5", "Grace Kim"),
+        ("6", "Luca Rossi"),
+    ];
+    for (n, name) in customers {
+        apply(attached(n));
+        apply(presence(n, &format!("customer-{n}"), json!({"name": name})));
+    }
+    let say = |n: &str, id: &str, text: &str, at: i64| {
+        event(
+            &format!("conversation:{n}"),
+            "message:user",
+            json!({"messageId": id, "content": text, "timestamp": at}),
+        )
+    };
+    apply(say(
+        "1",
+        "p1",
+        "Can a human look at my refinance?",
+        T0 - 420_000,
+    ));
+    apply(say(
+        "2",
+        "t1",
+        "How long does pre-approval take?",
+        T0 - 150_000,
+    ));
+    apply(say("3", "m1", "首付需要多少？", T0 - 30_000));
+    apply(say("4", "o1", "Is my offer still valid?", T0 - 540_000));
+    apply(say("5", "g1", "What documents do you need?", T0 - 200_000));
+    apply(event(
+        "conversation:5",
+        "message:ai",
+        json!({"messageId": "g2", "content": "Payslips and ID, please.", "timestamp": T0 - 190_000}),
+    ));
+    // The monitor's stricter clock breaches Priya before this dashboard's would.
+    apply(event(
+        "conversation:1",
+        "sla:violation",
+        json!({"threshold": 200_000, "actual": 200_000, "severity": "critical", "timestamp": T0 - 220_000}),
+    ));
+    apply(Action::Tick {
+        now_ms: T0 - 300_000,
+    });
+    apply(event(
+        "conversation:4",
+        "message:broker",
+        json!({"messageId": "o2", "content": "Yes, until Friday.", "brokerId": "2", "brokerName": "Alex Morgan", "timestamp": T0 - 200_000}),
+    ));
+    apply(Action::Tick {
+        now_ms: T0 - 60_000,
+    });
+    apply(presence(
+        "3",
+        "broker-2",
+        json!({"name": "Alex Morgan", "viewing": true}),
+    ));
+    apply(event(
+        "conversation:3",
+        "typing:start",
+        json!({"actor": "customer", "timestamp": T0}),
+    ));
+    apply(Action::Health {
+        shard: 0,
+        stats: brokerdash::realtime::ConnectionStats {
+            connected_since_ms: Some(T0 - 3_000_000),
+            connect_attempts: 2,
+            connect_failures: 0,
+            reconnects: 1,
+            resumes_ok: 1,
+            rtt_ms: Some(4.0),
+            published: 12,
+            acknowledged: 12,
+            received: 0,
+            gap_fills: 1,
+            ..Default::default()
+        },
+    });
+    apply(Action::Tick { now_ms: T0 });
+    apply(Action::Health {
+        shard: 0,
+        stats: brokerdash::realtime::ConnectionStats {
+            connected_since_ms: Some(T0 - 3_000_000),
+            connect_attempts: 2,
+            reconnects: 1,
+            resumes_ok: 1,
+            rtt_ms: Some(4.0),
+            published: 12,
+            acknowledged: 12,
+            received: 600,
+            gap_fills: 1,
+            ..Default::default()
+        },
+    });
+    update(&mut state, Action::Command(Command::Board));
+    state
+}
+
+#[test]
+fn supervisor_board() {
+    let state = supervisor_floor();
+    snapshot("board", &state);
+    let (buffer, cursor) = draw(&state, 80, 24);
+    let row: String = (0..80)
+        .map(|x| buffer[(x, cursor.1)].symbol().to_owned())
+        .collect();
+    assert!(
+        row.contains("Priya Shah"),
+        "the cursor is on the selected, most urgent row: {row}"
+    );
+}
+
+#[test]
+fn supervisor_alert_feed() {
+    let mut state = supervisor_floor();
+    update(&mut state, Action::Command(Command::NextPanel));
+    snapshot("board_feed", &state);
+}
+
+#[test]
+fn supervisor_connection_health() {
+    let mut state = supervisor_floor();
+    for _ in 0..3 {
+        update(&mut state, Action::Command(Command::NextPanel));
+    }
+    snapshot("board_health", &state);
+}
+
+#[test]
+fn supervisor_board_without_colour_keeps_every_state_in_words() {
+    let theme = Theme::built_in("dark").unwrap().without_colour();
+    let keymap = Keymap::default();
+    for panels in [0, 1, 3] {
+        let mut state = supervisor_floor();
+        for _ in 0..panels {
+            update(&mut state, Action::Command(Command::NextPanel));
+        }
+        for (width, height) in [(80, 24), (160, 48)] {
+            let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+            terminal
+                .draw(|frame| brokerdash::ui::render(frame, &state, &theme, &keymap))
+                .unwrap();
+            let buffer = terminal.backend().buffer().clone();
+            for cell in buffer.content() {
+                assert_eq!(
+                    (cell.fg, cell.bg),
+                    (ratatui::style::Color::Reset, ratatui::style::Color::Reset),
+                    "no colour anywhere with NO_COLOR"
+                );
+            }
+            insta::assert_snapshot!(
+                format!("board_no_color_{panels}_{width}x{height}"),
+                text_of(&buffer)
+            );
+        }
+    }
+}

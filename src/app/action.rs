@@ -38,6 +38,10 @@ pub enum Command {
     FocusSuggestions,
     /// Quick reply N (1-based), or the highlighted one.
     PickSuggestion(Option<u8>),
+    /// The supervisor's board, or back from it.
+    Board,
+    /// On the board: the next panel (table, alerts, charts, health) on a narrow screen.
+    NextPanel,
     Help,
     Quit,
 }
@@ -150,4 +154,11 @@ pub enum Action {
     SetDraft(String),
     /// Pasted text (bracketed paste): typed into the composer, never run as keys.
     Paste(String),
+    /// The alerts of the last hour, from the store at start (newest first).
+    AlertsRestored(Vec<super::alert::Alert>),
+    /// A connection's health figures (cumulative).
+    Health {
+        shard: usize,
+        stats: crate::realtime::ConnectionStats,
+    },
 }

@@ -109,6 +109,10 @@ pub struct Conversation {
     pub unread: usize,
     pub typing: Option<Typing>,
     pub sla: Option<Sla>,
+    /// The highest level this dashboard's own SLA clock saw crossed in the current wait.
+    pub client_sla: Option<SlaLevel>,
+    /// Since when the customer waits for any reply (AI or human): first-response times.
+    pub awaiting_reply_since_ms: Option<i64>,
     /// Since when the customer has waited for a human reply, if they are waiting.
     pub waiting_since_ms: Option<i64>,
     pub last_activity_ms: i64,
@@ -144,6 +148,8 @@ impl Conversation {
             unread: 0,
             typing: None,
             sla: None,
+            client_sla: None,
+            awaiting_reply_since_ms: None,
             waiting_since_ms: None,
             last_activity_ms: 0,
             draft: String::new(),
@@ -235,6 +241,40 @@ impl Conversation {
         {
             self.sla = Some(sla);
         }
+    }
+
+    /// The SLA state shown: the higher of the server's events and the client's own clock,
+    /// so the screen never says less than the server did.
+    pub fn sla_level(&self) -> Option<SlaLevel> {
+        self.sla.as_ref().map(|sla| sla.level).max(self.client_sla)
+    }
+
+    /// The wait ended: the SLA state clears with it.
+    pub fn answered(&mut self) {
+        self.waiting_since_ms = None;
+        self.sla = None;
+        self.client_sla = None;
+    }
+
+    /// The last broker (or us) to reply, if a human replied at all.
+    pub fn last_human_sender(&self) -> Option<&Sender> {
+        self.messages
+            .iter()
+            .rev()
+            .map(|message| &message.sender)
+            .find(|sender| matches!(sender, Sender::Me | Sender::Broker { .. }))
+    }
+
+    /// Who answers the customer now, where known: whoever replied last.
+    pub fn in_charge(&self) -> Option<&'static str> {
+        self.messages
+            .iter()
+            .rev()
+            .find_map(|message| match message.sender {
+                Sender::Ai { .. } => Some("AI"),
+                Sender::Me | Sender::Broker { .. } => Some("human"),
+                Sender::Customer | Sender::System => None,
+            })
     }
 
     /// An event that was not understood: shown as a system line, and counted.

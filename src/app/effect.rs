@@ -5,6 +5,9 @@ use crate::protocol::events::TimedEvent;
 use crate::protocol::names::ChannelName;
 use crate::store::OutboxEntry;
 
+use super::alert::Alert;
+use super::notify::NotifyVia;
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Attach {
@@ -51,5 +54,27 @@ pub enum Effect {
         channel: ChannelName,
         text: String,
     },
-    Bell,
+    /// Keep an alert (new, or changed) in the store, for a restart and for reports.
+    RecordAlert(Alert),
+    /// A bell or desktop notification, its text already cleaned.
+    Notify {
+        via: Vec<NotifyVia>,
+        title: String,
+        body: String,
+    },
+}
+
+impl Effect {
+    /// Whether it would publish anything (a message or presence): never in read-only mode.
+    pub fn publishes(&self) -> bool {
+        matches!(
+            self,
+            Self::Publish { .. }
+                | Self::SendReply(_)
+                | Self::PublishReply(_)
+                | Self::ResendReply(_)
+                | Self::EnterPresence { .. }
+                | Self::LeavePresence { .. }
+        )
+    }
 }

@@ -77,6 +77,7 @@ impl Action {
             NetEvent::ContinuityLost { channel, reason } => {
                 Self::ContinuityLost { channel, reason }
             }
+            NetEvent::Stats { shard, stats } => Self::Health { shard, stats },
         }
     }
 }

@@ -8,8 +8,14 @@ use ratatui_textarea::TextArea;
 use crate::protocol::events::ConversationId;
 use crate::protocol::names::{ChannelName, ClientId};
 
+use super::alert::AlertFeed;
+use super::board::Board;
 use super::conversation::{Conversation, SlaLevel};
+use super::health::Health;
+use super::metrics::Metrics;
+use super::notify::{NotifyLimiter, NotifyVia};
 use super::outbox::Outbox;
+use super::sla_clock::SlaClock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
@@ -17,6 +23,8 @@ pub enum Focus {
     Conversation,
     Composer,
     Suggestions,
+    /// The supervisor's board, a view of its own.
+    Board,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,11 +126,16 @@ pub struct AppState {
     pub now_ms: i64,
     pub dirty: bool,
     pub quit: bool,
-    pub last_bell_ms: i64,
-    /// Ring the terminal bell for new customer messages off screen and SLA breaches.
-    pub bell: bool,
     /// Times are shown at this UTC offset (the machine's, read at start).
     pub utc_offset_s: i32,
+    pub board: Board,
+    pub alerts: AlertFeed,
+    pub metrics: Metrics,
+    pub health: Health,
+    pub sla_clock: SlaClock,
+    /// Where notifications go (none: off).
+    pub notify_via: Vec<NotifyVia>,
+    pub notify_limiter: NotifyLimiter,
 }
 
 impl AppState {
@@ -157,9 +170,14 @@ impl AppState {
             now_ms,
             dirty: true,
             quit: false,
-            last_bell_ms: 0,
-            bell: false,
             utc_offset_s: 0,
+            board: Board::default(),
+            alerts: AlertFeed::default(),
+            metrics: Metrics::default(),
+            health: Health::default(),
+            sla_clock: SlaClock::default(),
+            notify_via: Vec::new(),
+            notify_limiter: NotifyLimiter::new(),
         }
     }
 
@@ -268,6 +286,7 @@ impl AppState {
             .map(|conversation| conversation.id.clone())
             .collect();
         self.keep_selection();
+        self.board.reorder(&self.conversations, &self.sla_clock);
     }
 
     /// Moves one conversation to its place after something about it changed: a binary
@@ -290,6 +309,8 @@ impl AppState {
             self.order.insert(index, id.clone());
         }
         self.keep_selection();
+        self.board
+            .reposition(id, &self.conversations, &self.sla_clock);
     }
 
     fn keep_selection(&mut self) {
@@ -305,7 +326,7 @@ impl AppState {
 
 /// Bigger is more urgent: breach, warning, waiting longest, unread, most recent.
 fn urgency_key(conversation: &Conversation) -> (u8, i64, usize, i64) {
-    let sla = match conversation.sla.as_ref().map(|sla| sla.level) {
+    let sla = match conversation.sla_level() {
         Some(SlaLevel::Breach) => 2,
         Some(SlaLevel::Warning) => 1,
         None => 0,

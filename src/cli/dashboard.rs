@@ -41,6 +41,11 @@ pub async fn run(args: &DashboardArgs) -> Result<(), CliError> {
         AuthConfig::AuthUrl { url, .. } => origin(url),
         AuthConfig::Key { .. } => client.endpoint.clone(),
     };
+    let screen_reader = args
+        .screen_reader
+        .or(section.screen_reader)
+        .unwrap_or(false);
+    let desk = super::desk::resolve(&args.desk, &connection.file, screen_reader)?;
     let store = open_store(&connection.state_dir)?;
     let options = DashboardOptions {
         client,
@@ -48,7 +53,9 @@ pub async fn run(args: &DashboardArgs) -> Result<(), CliError> {
         channels: connection.channels.clone(),
         read_only: args.read_only || section.read_only.unwrap_or(false),
         theme,
-        bell: section.bell.unwrap_or(false),
+        notify: desk.notify,
+        sla_clock: desk.sla_clock,
+        board: desk.board,
         canned: connection.file.canned.clone(),
         keymap: crate::input::Keymap::with_overrides(&connection.file.keys)?,
         suggestions_base,
@@ -61,10 +68,6 @@ pub async fn run(args: &DashboardArgs) -> Result<(), CliError> {
             emoji_names: connection.file.screen_reader.emoji == Some(EmojiSpeech::Names),
         },
     };
-    let screen_reader = args
-        .screen_reader
-        .or(section.screen_reader)
-        .unwrap_or(false);
     if screen_reader {
         speech::run(options, store).await?;
     } else {
@@ -106,6 +109,8 @@ pub async fn demo(args: DemoArgs) -> Result<(), CliError> {
     simulation.sla_warning = std::time::Duration::from_secs(args.sla_warning_secs);
     simulation.sla_violation =
         std::time::Duration::from_secs(args.sla_violation_secs.max(args.sla_warning_secs));
+    let (simulated_warning, simulated_violation) =
+        (simulation.sla_warning, simulation.sla_violation);
     let stop = tokio_util::sync::CancellationToken::new();
     let sim = tokio::spawn(crate::sim::run(simulation, stop.clone()));
 
@@ -123,6 +128,16 @@ pub async fn demo(args: DemoArgs) -> Result<(), CliError> {
     );
     (client.transport, client.transport_reason) =
         super::connect::choose_transport(args.transport, realtime_disabled, None)?;
+    // The demo's own clock runs on its scaled-down thresholds, like its SLA monitor.
+    let mut desk = super::desk::resolve(
+        &args.desk,
+        &crate::config::FileConfig::default(),
+        args.screen_reader,
+    )?;
+    desk.sla_clock.thresholds = crate::app::sla_clock::SlaThresholds {
+        warning_ms: simulation_ms(simulated_warning),
+        violation_ms: simulation_ms(simulated_violation),
+    };
     let store = open_store(&state_dir)?;
     let options = DashboardOptions {
         client,
@@ -133,7 +148,9 @@ pub async fn demo(args: DemoArgs) -> Result<(), CliError> {
         channels: Vec::new(),
         read_only: false,
         theme: load_theme(None, false)?,
-        bell: false,
+        notify: desk.notify,
+        sla_clock: desk.sla_clock,
+        board: desk.board,
         canned: demo_canned(),
         keymap: crate::input::Keymap::default(),
         suggestions_base: endpoint,
@@ -155,6 +172,10 @@ pub async fn demo(args: DemoArgs) -> Result<(), CliError> {
 }
 
 const DEMO_BROKER: &str = "demo";
+
+fn simulation_ms(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
 
 fn demo_canned() -> std::collections::BTreeMap<String, String> {
     [

@@ -59,4 +59,15 @@ pub enum CliError {
     SimulationAborted(tokio::task::JoinError),
     #[error("the simulation could not start: {0}")]
     Simulation(#[from] crate::sim::SimError),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("--since {given:?}: {source}")]
+    Since {
+        given: String,
+        source: super::alerts::DurationError,
+    },
+    #[error(transparent)]
+    Desk(#[from] super::desk::DeskError),
+    #[error("cannot write the output: {0}")]
+    Output(std::io::Error),
 }

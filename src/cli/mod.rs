@@ -9,9 +9,11 @@
 //! not the traffic. What serves others (the hub, the proxy, and the demo, which holds a hub
 //! and the simulated customers) gets a worker per core.
 
+mod alerts;
 mod bench;
 mod connect;
 mod dashboard;
+mod desk;
 mod error;
 mod proxy;
 
@@ -59,6 +61,8 @@ pub struct DashboardArgs {
     /// may be given more than once.
     #[arg(long = "verbosity", value_name = "SETTING")]
     pub verbosity: Vec<String>,
+    #[command(flatten)]
+    pub desk: desk::DeskArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,6 +100,8 @@ pub enum Mode {
     /// Load generation and latency measurement.
     #[command(subcommand)]
     Bench(bench::BenchMode),
+    /// Print the SLA alerts the dashboard recorded (for a report).
+    Alerts(alerts::AlertsArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -126,6 +132,8 @@ pub struct DemoArgs {
     /// traffic in one (for rehearsals and the memory benchmark).
     #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
+    #[command(flatten)]
+    pub desk: desk::DeskArgs,
 }
 
 #[derive(Debug, Args)]
@@ -160,9 +168,24 @@ pub struct HubArgs {
 
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
+    let result = match cli.mode {
+        // Reads the store and prints: nothing to start a runtime for.
+        Some(Mode::Alerts(args)) => alerts::run(&args),
+        mode => run_on_runtime(mode, &cli.dashboard),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("brokerdash: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_on_runtime(mode: Option<Mode>, dashboard_args: &DashboardArgs) -> Result<(), CliError> {
     // One thread for a client of the service, a worker per core for a server (module doc).
     let single_thread = matches!(
-        cli.mode,
+        mode,
         None | Some(Mode::Tail { .. } | Mode::Publish { .. } | Mode::Bench(_))
     );
     let runtime = if single_thread {
@@ -172,15 +195,9 @@ pub fn run() -> ExitCode {
     } else {
         tokio::runtime::Runtime::new()
     };
-    let runtime = match runtime {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("brokerdash: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = match cli.mode {
-        None => runtime.block_on(dashboard::run(&cli.dashboard)),
+    let runtime = runtime.map_err(CliError::Runtime)?;
+    match mode {
+        None => runtime.block_on(dashboard::run(dashboard_args)),
         Some(Mode::Demo(args)) => runtime.block_on(dashboard::demo(args)),
         Some(Mode::Hub(args)) => runtime.block_on(run_hub(args)),
         Some(Mode::Proxy(args)) => runtime.block_on(proxy::run(args)),
@@ -198,13 +215,7 @@ pub fn run() -> ExitCode {
             Ok(())
         }),
         Some(Mode::Bench(mode)) => runtime.block_on(bench::run(mode)),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("brokerdash: {message}");
-            ExitCode::FAILURE
-        }
+        Some(Mode::Alerts(args)) => alerts::run(&args),
     }
 }
 
@@ -323,6 +334,29 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn alerts_flags_parse_and_formats_exclude_each_other() {
+        let parsed = Cli::try_parse_from(["brokerdash", "alerts"]).unwrap();
+        assert!(
+            matches!(parsed.mode, Some(Mode::Alerts(ref args)) if args.since == "1h" && !args.csv && !args.jsonl)
+        );
+        let parsed = Cli::try_parse_from([
+            "brokerdash",
+            "alerts",
+            "--since",
+            "1h30m",
+            "--csv",
+            "--state-dir",
+            "/tmp/state",
+        ])
+        .unwrap();
+        assert!(
+            matches!(parsed.mode, Some(Mode::Alerts(ref args)) if args.csv && args.state_dir.as_deref() == Some(std::path::Path::new("/tmp/state")))
+        );
+        let both = Cli::try_parse_from(["brokerdash", "alerts", "--jsonl", "--csv"]);
+        assert!(both.is_err());
     }
 
     #[test]

@@ -19,6 +19,10 @@ pub struct FileConfig {
     pub dashboard: DashboardSection,
     #[serde(default)]
     pub screen_reader: ScreenReaderSection,
+    #[serde(default)]
+    pub sla: SlaSection,
+    #[serde(default)]
+    pub notify: NotifySection,
     /// Canned replies by short code, expanded with `/code` in the composer.
     #[serde(default)]
     pub canned: BTreeMap<String, String>,
@@ -53,6 +57,31 @@ pub struct DashboardSection {
     pub ascii: Option<bool>,
     /// Ring the terminal bell for new customer messages off screen and SLA breaches.
     pub bell: Option<bool>,
+}
+
+/// The client's own SLA clock.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaSection {
+    /// Waiting this long for a human is a warning (default 120).
+    pub warning_secs: Option<u64>,
+    /// Waiting this long is a breach (default 300).
+    pub violation_secs: Option<u64>,
+    /// Business hours, e.g. `"Mon-Fri 09:00-18:00"`: outside them the clock pauses.
+    pub hours: Option<String>,
+    /// The hours' time zone as a UTC offset (`"+01:00"`, `"UTC"`); the system's by default.
+    pub time_zone: Option<String>,
+}
+
+/// Desktop and bell notifications.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySection {
+    /// Any of `bell`, `osc9`, `osc777`.
+    #[serde(default)]
+    pub via: Vec<String>,
+    /// Notify in the screen-reader mode too (off by default: speech already says it).
+    pub screen_reader: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -84,7 +84,12 @@ impl Executor {
                     warn!(%error, "could not save a draft");
                 }
             }
-            Effect::Bell => terminal::bell(),
+            Effect::RecordAlert(alert) => {
+                if let Err(error) = self.store.record_alert(&alert) {
+                    warn!(%error, "could not keep an alert");
+                }
+            }
+            Effect::Notify { via, title, body } => terminal::notify(&via, &title, &body),
         }
     }
 

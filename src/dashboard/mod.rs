@@ -25,7 +25,11 @@ pub struct DashboardOptions {
     pub channels: Vec<String>,
     pub read_only: bool,
     pub theme: Theme,
-    pub bell: bool,
+    /// Where notifications go (none: off).
+    pub notify: Vec<crate::app::notify::NotifyVia>,
+    pub sla_clock: crate::app::sla_clock::SlaClock,
+    /// Start on the supervisor's board.
+    pub board: bool,
     pub canned: BTreeMap<String, String>,
     pub keymap: Keymap,
     /// Where the web app serves quick suggestions.

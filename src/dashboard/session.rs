@@ -54,12 +54,17 @@ impl Session {
             options.canned.clone(),
             now_ms(),
         );
-        state.bell = options.bell;
+        state.notify_via.clone_from(&options.notify);
+        state.sla_clock = options.sla_clock.clone();
         state.utc_offset_s = crate::ui::text::local_utc_offset_s();
+        if options.board {
+            state.focus = crate::app::state::Focus::Board;
+        }
         let (results_tx, results) = mpsc::unbounded_channel::<Action>();
         let restored = [
             Action::Drafts(store.drafts().unwrap_or_default()),
             Action::OutboxRestored(store.outbox()?),
+            Action::AlertsRestored(recent_alerts(&store, state.now_ms)),
         ];
         let executor = Executor {
             client: client.clone(),
@@ -141,4 +146,19 @@ impl Session {
         self.client.close().await;
         outcome
     }
+}
+
+/// The last hour's alerts, after forgetting those older than a week (the store stays
+/// bounded). A store that cannot say is an empty feed, not a reason to stop.
+fn recent_alerts(store: &Store, now_ms: i64) -> Vec<crate::app::alert::Alert> {
+    const WEEK_MS: i64 = 7 * 24 * 3_600_000;
+    if let Err(error) = store.prune_alerts(now_ms.saturating_sub(WEEK_MS)) {
+        warn!(%error, "could not forget old alerts");
+    }
+    store
+        .alerts_since(now_ms.saturating_sub(crate::app::metrics::HOUR_MS))
+        .unwrap_or_else(|error| {
+            warn!(%error, "could not read the alerts");
+            Vec::new()
+        })
 }

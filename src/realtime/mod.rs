@@ -35,7 +35,9 @@ pub use connection::{ConnectionState, Timeouts};
 pub use discovery::{LIFECYCLE_CHANNEL, discover, opened_channel};
 pub use presence::PresenceChange;
 pub use transport::{PollTiming, Transport, TransportChoice, UnknownTransport};
-pub use types::{ClientError, ClientOptions, InboundMessage, NetEvent, PublishAck};
+pub use types::{
+    ClientError, ClientOptions, ConnectionStats, InboundMessage, NetEvent, PublishAck,
+};
 
 use pool::ShardPool;
 use shard::ShardRequest;

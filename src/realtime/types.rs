@@ -133,6 +133,37 @@ pub enum NetEvent {
     GapFilled { channel: String, recovered: usize },
     /// Continuity was lost and history could not fill the gap: messages may be missing.
     ContinuityLost { channel: String, reason: String },
+    /// A connection's health figures: at most about once a second, and only when they
+    /// changed, so a flood of messages cannot flood the application with these too.
+    Stats {
+        shard: usize,
+        stats: ConnectionStats,
+    },
+}
+
+/// One connection's health, as counted by the connection itself (cumulative since start).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConnectionStats {
+    /// Wall-clock ms (Unix epoch) when the current connection became CONNECTED; None while not connected.
+    pub connected_since_ms: Option<i64>,
+    /// Attempts to connect (each WebSocket/transport attempt) and how many of them failed (refused, timed out, cut before CONNECTED).
+    pub connect_attempts: u64,
+    pub connect_failures: u64,
+    /// CONNECTED again after the first time.
+    pub reconnects: u64,
+    /// Reconnections that resumed the same connection (RTN15c6) / that could not (RTN15c7: new connection id, or an error in CONNECTED).
+    pub resumes_ok: u64,
+    pub resumes_failed: u64,
+    /// The last ping's round trip (HEARTBEAT with an id, answered with the same id), in ms.
+    pub rtt_ms: Option<f64>,
+    /// Messages published on this connection, acknowledged (ACK) and refused (NACK, or failed for good).
+    pub published: u64,
+    pub acknowledged: u64,
+    pub refused: u64,
+    /// Messages delivered to the application (live and recovered).
+    pub received: u64,
+    /// Gaps filled from history after continuity was lost.
+    pub gap_fills: u64,
 }
 
 #[derive(Debug, Error, Clone, PartialEq)]

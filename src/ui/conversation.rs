@@ -41,7 +41,7 @@ pub fn render(
     }
     let mut top = inner.y;
     let mut bottom = inner.y + inner.height;
-    if let Some(sla) = &conversation.sla {
+    if let Some(sla) = &shown_sla(state, conversation) {
         let (text, role) = sla_banner(state, conversation, sla);
         let text = truncate(&text, usize::from(inner.width));
         line(frame, inner, top, Span::styled(text, theme.role(role)));
@@ -100,6 +100,23 @@ fn line(frame: &mut Frame, area: Rect, y: u16, span: Span<'_>) {
         ..area
     };
     frame.render_widget(Paragraph::new(span), row);
+}
+
+/// The SLA state to show: the server's event, unless the client's own clock has seen a
+/// higher level crossed (then the clock's threshold).
+fn shown_sla(state: &AppState, conversation: &Conversation) -> Option<Sla> {
+    let server = conversation.sla.clone();
+    let client = conversation.client_sla?;
+    if server.as_ref().is_some_and(|sla| sla.level >= client) {
+        return server;
+    }
+    let since = conversation.waiting_since_ms?;
+    Some(Sla {
+        level: client,
+        threshold_ms: state.sla_clock.thresholds.of(client),
+        actual_ms: state.sla_clock.waited_ms(since, state.now_ms),
+        received_ms: state.now_ms,
+    })
 }
 
 /// The SLA banner's words: the customer's own wait when known; otherwise what the

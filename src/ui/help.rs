@@ -29,6 +29,7 @@ fn help_lines(theme: &Theme, keymap: &Keymap) -> Vec<Line<'static>> {
         Context::Conversation,
         Context::Composer,
         Context::Suggestions,
+        Context::Board,
     ] {
         lines.push(Line::from(Span::styled(
             context.title(),

@@ -95,7 +95,7 @@ fn row_lines(
 ) -> (Line<'static>, Line<'static>) {
     // Markers first, so the name gives way when the row is narrow.
     let mut markers: Vec<Span> = Vec::new();
-    match conversation.sla.as_ref().map(|sla| sla.level) {
+    match conversation.sla_level() {
         Some(SlaLevel::Breach) => {
             markers.push(Span::styled(" SLA BREACH ", theme.role(Role::SlaBreach)))
         }

@@ -2,6 +2,7 @@
 //! nothing and does no I/O. The hardware cursor is placed on the focused thing every frame
 //! (the accessibility contract), so screen readers and braille displays follow focus.
 
+mod board;
 mod composer;
 mod conversation;
 mod help;
@@ -20,6 +21,7 @@ use crate::app::state::{AppState, Focus, Popup};
 use crate::config::theme::{Role, Theme};
 use crate::input::{Context, KeyMode, Keymap};
 
+pub use board::counts_line;
 pub use status_bar::connection_words;
 
 /// The keymap context of the focused pane.
@@ -29,6 +31,7 @@ pub fn key_context(state: &AppState) -> Context {
         Focus::Conversation => Context::Conversation,
         Focus::Composer => Context::Composer,
         Focus::Suggestions => Context::Suggestions,
+        Focus::Board => Context::Board,
     }
 }
 
@@ -36,7 +39,7 @@ pub fn key_context(state: &AppState) -> Context {
 pub fn key_mode(state: &AppState) -> KeyMode {
     if state.popup.is_some() {
         KeyMode::Popup
-    } else if state.filter_editing {
+    } else if state.filter_editing || state.board.filter_editing {
         KeyMode::Filter
     } else {
         KeyMode::Pane(key_context(state))
@@ -91,6 +94,13 @@ pub fn render(frame: &mut Frame, state: &AppState, theme: &Theme, keymap: &Keyma
             top,
         );
     }
+    if state.focus == Focus::Board {
+        let board_cursor = board::render(frame, main, state, theme);
+        status_bar::render(frame, status, state, theme, keymap);
+        let (x, y) = render_popup(frame, main, state, theme, keymap).unwrap_or(board_cursor);
+        frame.set_cursor_position(Position { x, y });
+        return;
+    }
     let inbox_width = (main.width * 38 / 100).clamp(30, 56).min(main.width / 2);
     let [inbox_area, right] =
         Layout::horizontal([Constraint::Length(inbox_width), Constraint::Min(10)]).areas(main);
@@ -123,14 +133,14 @@ pub fn render(frame: &mut Frame, state: &AppState, theme: &Theme, keymap: &Keyma
         Focus::Inbox => inbox_cursor,
         Focus::Conversation => conversation_cursor,
         Focus::Suggestions => strip_cursor,
-        Focus::Composer => composer_cursor,
+        Focus::Composer | Focus::Board => composer_cursor,
     });
     // Fall back to the pane's corner: a frame without a cursor position hides the cursor.
     let (x, y) = cursor.unwrap_or_else(|| {
         corner(match state.focus {
             Focus::Inbox => inbox_area,
             Focus::Conversation | Focus::Suggestions => conversation_area,
-            Focus::Composer => composer_area,
+            Focus::Composer | Focus::Board => composer_area,
         })
     });
     frame.set_cursor_position(Position { x, y });

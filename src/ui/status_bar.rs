@@ -67,7 +67,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, ke
         theme.role(unsent_role),
     ));
     if state.read_only {
-        spans.push(Span::styled(" · read-only ", theme.role(Role::Status)));
+        spans.push(Span::styled(
+            " · read-only: nothing is sent ",
+            theme.role(Role::StatusBad),
+        ));
     }
     let here = super::key_context(state);
     let hints: Vec<String> = [
@@ -77,9 +80,24 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, ke
         Command::FocusComposer,
         Command::Send,
         Command::MostUrgent,
+        Command::ToggleSort,
+        Command::Filter,
+        Command::NextPanel,
+        Command::Board,
         Command::Quit,
     ]
     .iter()
+    .filter(|command| match state.focus {
+        // Tab means the next panel there, and the rest is the broker's.
+        crate::app::state::Focus::Board => !matches!(
+            command,
+            Command::NextPane | Command::FocusComposer | Command::Send | Command::MostUrgent
+        ),
+        _ => !matches!(
+            command,
+            Command::NextPanel | Command::ToggleSort | Command::Filter
+        ),
+    })
     .filter_map(|command| {
         let key = keymap.key_for(here, command)?;
         let word = match command {
@@ -89,6 +107,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, ke
             Command::FocusComposer => "reply",
             Command::Send => "send",
             Command::MostUrgent => "urgent",
+            Command::ToggleSort => "sort",
+            Command::Filter => "filter",
+            Command::NextPanel => "panel",
+            Command::Board => "board",
             Command::Quit => "quit",
             _ => return None,
         };

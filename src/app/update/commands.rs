@@ -12,13 +12,16 @@ use super::super::conversation::{ChatMessage, Delivery, Sender};
 use super::super::effect::Effect;
 use super::super::state::{AppState, Focus, Popup, SortMode, new_composer};
 use super::net::send_read_receipt;
-use super::{replies, typing_effect};
+use super::{board, replies, typing_effect};
 
 pub(super) fn command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>) {
     state.notice = None;
     match command {
         Command::NextPane => cycle_focus(state, true),
         Command::PreviousPane => cycle_focus(state, false),
+        Command::Board => board::toggle(state),
+        Command::NextPanel => state.board.panel = state.board.panel.next(),
+        _ if state.focus == Focus::Board && board::command(state, &command, effects) => {}
         Command::Down => move_cursor(state, 1, effects),
         Command::Up => move_cursor(state, -1, effects),
         Command::Open => {
@@ -38,6 +41,7 @@ pub(super) fn command(state: &mut AppState, command: Command, effects: &mut Vec<
                 Focus::Suggestions => Focus::Composer,
                 Focus::Composer => Focus::Conversation,
                 Focus::Conversation | Focus::Inbox => Focus::Inbox,
+                Focus::Board => Focus::Board,
             };
         }
         Command::NextConversation => step_conversation(state, 1, effects),
@@ -165,6 +169,7 @@ fn move_cursor(state: &mut AppState, step: isize, effects: &mut Vec<Effect>) {
             }
         }
         Focus::Composer => {}
+        Focus::Board => state.board.step(step),
     }
 }
 
@@ -359,8 +364,7 @@ fn send(state: &mut AppState, effects: &mut Vec<Effect>) {
             at_ms: now,
             delivery: Some(Delivery::Sending),
         });
-        conversation.waiting_since_ms = None;
-        conversation.sla = None;
+        conversation.answered();
         conversation.scroll = Default::default();
         conversation.draft.clear();
     }

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::protocol::events::{Actor, ConversationEvent};
+use crate::protocol::events::{Actor, ConversationEvent, ConversationId};
 use crate::sanitize::{clean_block_owned, clean_line};
 
 use super::super::action::Incoming;
@@ -15,15 +15,20 @@ use super::super::conversation::{
 use super::super::effect::Effect;
 use super::super::state::AppState;
 use super::net::send_read_receipt;
-use super::{bell, ensure_conversation, replies};
+use super::{ensure_conversation, replies, supervision};
 
 /// What a live event did, beyond the conversation itself.
 #[derive(Default)]
 struct Outcome {
-    ring: bool,
     customer_wrote: bool,
     /// Our own reply, back from the channel.
     echoed: Option<String>,
+    /// A reply from the AI or a human: the first response, if the customer awaited one.
+    replied: bool,
+    /// A human answered (who, in words): the wait and its alerts end.
+    answered_by: Option<String>,
+    /// An SLA event that applies: (level, threshold, actual).
+    sla: Option<(SlaLevel, u64, u64)>,
 }
 
 pub(super) fn live(state: &mut AppState, incoming: Incoming, effects: &mut Vec<Effect>) {
@@ -54,14 +59,19 @@ pub(super) fn live(state: &mut AppState, incoming: Incoming, effects: &mut Vec<E
                 },
                 on_screen,
             );
-            outcome.ring = outcome.customer_wrote && !on_screen;
+            if outcome.customer_wrote {
+                conversation.awaiting_reply_since_ms.get_or_insert(at_ms);
+            }
         }
         ConversationEvent::AiMessage {
             message_id,
             content,
             persona,
             ..
-        } => ai_message(conversation, message_id, content, persona, at_ms, on_screen),
+        } => {
+            outcome.replied = true;
+            ai_message(conversation, message_id, content, persona, at_ms, on_screen);
+        }
         ConversationEvent::BrokerMessage {
             message_id,
             content,
@@ -69,9 +79,13 @@ pub(super) fn live(state: &mut AppState, incoming: Incoming, effects: &mut Vec<E
             broker_name,
         } => {
             // A human answered: the customer is no longer waiting and the SLA clears.
-            conversation.waiting_since_ms = None;
-            conversation.sla = None;
             let mine = broker_id == me;
+            outcome.replied = true;
+            outcome.answered_by = Some(if mine {
+                "you".to_owned()
+            } else {
+                clean_line(broker_name.as_deref().unwrap_or(&broker_id))
+            });
             conversation.insert_or_confirm(broker_reply(
                 message_id.clone(),
                 content,
@@ -121,7 +135,7 @@ pub(super) fn live(state: &mut AppState, incoming: Incoming, effects: &mut Vec<E
                     actual_ms,
                     received_ms,
                 });
-                outcome.ring = violation;
+                outcome.sla = Some((level, threshold_ms, actual_ms));
             }
         }
         ConversationEvent::SuggestionSelected { .. } => {}
@@ -142,7 +156,7 @@ pub(super) fn live(state: &mut AppState, incoming: Incoming, effects: &mut Vec<E
             conversation.odd_event(incoming.wire_id, text, at_ms);
         }
     }
-    after_live(state, outcome, on_screen, effects);
+    after_live(state, &id, at_ms, outcome, on_screen, effects);
     state.reposition(&id);
 }
 
@@ -194,12 +208,28 @@ fn broker_reply(
     }
 }
 
-fn after_live(state: &mut AppState, outcome: Outcome, on_screen: bool, effects: &mut Vec<Effect>) {
+fn after_live(
+    state: &mut AppState,
+    id: &ConversationId,
+    at_ms: i64,
+    outcome: Outcome,
+    on_screen: bool,
+    effects: &mut Vec<Effect>,
+) {
     if let Some(message_id) = outcome.echoed {
         replies::echoed(state, &message_id, effects);
     }
-    if outcome.ring {
-        bell(state, effects);
+    if outcome.replied {
+        supervision::replied(state, id, at_ms);
+    }
+    if let Some(by) = outcome.answered_by {
+        supervision::answered(state, id, at_ms, &by, effects);
+    }
+    if let Some((level, threshold_ms, actual_ms)) = outcome.sla {
+        supervision::server_alert(state, id, level, threshold_ms, actual_ms, at_ms, effects);
+    }
+    if outcome.customer_wrote && !on_screen {
+        supervision::customer_wrote_elsewhere(state, id, effects);
     }
     if outcome.customer_wrote && on_screen {
         send_read_receipt(state, effects);

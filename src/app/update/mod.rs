@@ -5,11 +5,15 @@
 //!
 //! Longer than 80 lines, kept whole: `update`, a dispatch `match` over every action.
 
+mod board;
 mod commands;
 mod messages;
 mod net;
 mod replies;
+mod supervision;
 mod text;
+
+pub use supervision::short_duration;
 
 use crate::protocol::events::{Actor, ConversationEvent, ConversationId, TimedEvent};
 use crate::protocol::names::ChannelName;
@@ -24,7 +28,6 @@ use super::state::AppState;
 pub const TYPING_EXPIRY_MS: i64 = 10_000;
 /// Our `typing:stop` goes out after this long without a key.
 pub const TYPING_IDLE_MS: i64 = 2_000;
-const BELL_GAP_MS: i64 = 5_000;
 
 pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
     let mut effects = Vec::new();
@@ -115,6 +118,11 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             }
         }
         Action::Resized => {}
+        Action::AlertsRestored(alerts) => state.alerts.restore(alerts),
+        Action::Health { shard, stats } => {
+            let now_ms = state.now_ms;
+            state.health.record(shard, stats, now_ms);
+        }
         Action::OpenConversation(id) => {
             if state.conversations.contains_key(&id) {
                 commands::open(state, &id, &mut effects);
@@ -136,6 +144,10 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
     }
     // Every action but a quiet tick changes what is on screen.
     state.dirty = true;
+    if state.read_only {
+        // Watching without touching: whatever asked to publish, nothing does.
+        effects.retain(|effect| !effect.publishes());
+    }
     effects
 }
 
@@ -180,7 +192,8 @@ fn tick(state: &mut AppState, now_ms: i64, effects: &mut Vec<Effect>) -> bool {
             expired = true;
         }
     }
-    if !minute_changed && !expired {
+    let crossed = supervision::clock_tick(state, now_ms, effects);
+    if !minute_changed && !expired && !crossed {
         return false;
     }
     state.reorder();
@@ -225,14 +238,6 @@ pub(crate) fn conversation_mut<'a>(
 ) -> Option<&'a mut Conversation> {
     let id = ConversationId::from_channel(channel)?;
     state.conversations.get_mut(&id)
-}
-
-/// Rings at most every few seconds, and only when enabled.
-pub(crate) fn bell(state: &mut AppState, effects: &mut Vec<Effect>) {
-    if state.bell && state.now_ms - state.last_bell_ms >= BELL_GAP_MS {
-        state.last_bell_ms = state.now_ms;
-        effects.push(Effect::Bell);
-    }
 }
 
 #[cfg(test)]

@@ -33,6 +33,10 @@ pub(super) fn composer_key(state: &mut AppState, key: KeyEvent, effects: &mut Ve
 }
 
 pub(super) fn filter_key(state: &mut AppState, key: KeyEvent) {
+    if state.board.filter_editing {
+        super::board::filter_key(state, key);
+        return;
+    }
     match key.code {
         KeyCode::Enter => state.filter_editing = false,
         KeyCode::Esc => {

@@ -6,7 +6,7 @@ use crossterm::event::KeyCode::{
 };
 use crossterm::event::KeyModifiers;
 
-use super::Context::{self, Composer, Conversation, Global, Inbox, Suggestions};
+use super::Context::{self, Board, Composer, Conversation, Global, Inbox, Suggestions};
 use super::key::Key;
 use crate::app::action::Command;
 use crate::app::action::Command as C;
@@ -85,6 +85,7 @@ pub(super) const DEFAULTS: &[(Context, Key, Command, &str)] = &[
         C::ToggleSort,
         "switch between urgency order and name order",
     ),
+    (Inbox, plain(Char('s')), C::Board, "the supervisor board"),
     (Inbox, plain(Char('?')), C::Help, "help"),
     (
         Inbox,
@@ -129,6 +130,12 @@ pub(super) const DEFAULTS: &[(Context, Key, Command, &str)] = &[
         "jump to the most urgent conversation",
     ),
     (Conversation, plain(Esc), C::Back, "back to the inbox"),
+    (
+        Conversation,
+        plain(Char('s')),
+        C::Board,
+        "the supervisor board",
+    ),
     (Conversation, plain(Char('?')), C::Help, "help"),
     (
         Conversation,
@@ -166,6 +173,45 @@ pub(super) const DEFAULTS: &[(Context, Key, Command, &str)] = &[
     (Suggestions, plain(Down), C::Down, "next quick reply"),
     (Suggestions, plain(Up), C::Up, "previous quick reply"),
     (Suggestions, plain(Esc), C::Back, "back to the composer"),
+    (Board, plain(Char('j')), C::Down, "next conversation"),
+    (Board, plain(Down), C::Down, "next conversation"),
+    (Board, plain(Char('k')), C::Up, "previous conversation"),
+    (Board, plain(Up), C::Up, "previous conversation"),
+    (Board, plain(PageDown), C::PageDown, "a page down"),
+    (Board, plain(PageUp), C::PageUp, "a page up"),
+    (
+        Board,
+        plain(Enter),
+        C::Open,
+        "open the selected conversation",
+    ),
+    (
+        Board,
+        plain(Char('o')),
+        C::ToggleSort,
+        "sort: urgency, deadline, waiting, name",
+    ),
+    (
+        Board,
+        plain(Char('/')),
+        C::Filter,
+        "filter (state:breach, broker:alex, any word)",
+    ),
+    (
+        Board,
+        plain(Tab),
+        C::NextPanel,
+        "next panel: conversations, alerts, charts, health",
+    ),
+    (Board, plain(Char('s')), C::Board, "back to the inbox"),
+    (Board, plain(Esc), C::Board, "back to the inbox"),
+    (Board, plain(Char('?')), C::Help, "help"),
+    (
+        Board,
+        plain(Char('q')),
+        C::Quit,
+        "quit (asks first when replies are unsent)",
+    ),
 ];
 
 /// Alt+1…9 anywhere and 1…9 among the quick replies pick quick reply N.

@@ -19,6 +19,7 @@ pub enum Context {
     Conversation,
     Composer,
     Suggestions,
+    Board,
 }
 
 impl Context {
@@ -29,6 +30,7 @@ impl Context {
             Self::Conversation => "Conversation",
             Self::Composer => "Composer",
             Self::Suggestions => "Quick replies",
+            Self::Board => "Supervisor board",
         }
     }
 }
@@ -65,7 +67,9 @@ impl Default for Keymap {
 /// A mistake in the `[keys]` section of the config, quoting what was wrong.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum KeymapError {
-    #[error("[keys]: unknown context {0:?} (global, inbox, conversation, composer, suggestions)")]
+    #[error(
+        "[keys]: unknown context {0:?} (global, inbox, conversation, composer, suggestions, board)"
+    )]
     Context(String),
     #[error(
         "[keys.{context}]: cannot read the key {key:?} (e.g. \"x\", \"ctrl+k\", \"alt+enter\", \"pgup\")"

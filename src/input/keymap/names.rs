@@ -9,6 +9,7 @@ impl Context {
         match name {
             "global" => Some(Self::Global),
             "inbox" => Some(Self::Inbox),
+            "board" => Some(Self::Board),
             "conversation" => Some(Self::Conversation),
             "composer" => Some(Self::Composer),
             "suggestions" => Some(Self::Suggestions),
@@ -42,6 +43,8 @@ impl Command {
             "newline" => Self::Newline,
             "suggestions" => Self::FocusSuggestions,
             "pick" => Self::PickSuggestion(None),
+            "board" => Self::Board,
+            "next_panel" => Self::NextPanel,
             "help" => Self::Help,
             "quit" => Self::Quit,
             other => {

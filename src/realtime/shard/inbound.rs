@@ -89,7 +89,7 @@ impl Shard {
 
     pub(super) async fn frame(&mut self, frame: ProtocolMessage) {
         match frame.action {
-            ProtocolAction::Heartbeat => {}
+            ProtocolAction::Heartbeat => self.heartbeat(frame.id.as_deref()),
             ProtocolAction::Connected => {
                 self.cancel_timer(&Timer::ConnectDeadline);
                 let connection_id = frame.connection_id.clone().unwrap_or_default();
@@ -273,6 +273,9 @@ impl Shard {
             let Some((serial, pending)) = self.in_flight.pop_front() else {
                 break;
             };
+            let acknowledged = frame.action == ProtocolAction::Ack && !span.skips(serial);
+            self.health
+                .settled(pending.published_messages(), acknowledged);
             if span.skips(serial) {
                 // Skipped serials count as refused (ably-protocol.md §4.3).
                 pending.reply.fail(ClientError::Refused(ErrorInfo::new(

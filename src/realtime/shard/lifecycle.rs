@@ -34,6 +34,7 @@ impl Shard {
                 renew_token,
             } => self.open(resume_key, renew_token),
             Effect::Drop => {
+                self.attempt_ended();
                 self.cancel_timer(&Timer::ConnectDeadline);
                 if let Some(mut socket) = self.socket.take() {
                     let _ =
@@ -72,6 +73,7 @@ impl Shard {
             }
             Effect::DetachChannels => self.for_each_channel(ChannelInput::ConnectionClosed).await,
             Effect::StateChanged { state, reason } => {
+                self.health_state_changed(state, reason.as_ref());
                 if let Some(reason) = &reason {
                     debug!(shard = self.index, state = state.as_str(), %reason, "connection state");
                 }
@@ -97,6 +99,7 @@ impl Shard {
         let rest = self.rest.clone();
         let options = self.options.clone();
         let internal = self.internal_tx.clone();
+        self.attempt_started();
         self.set_timer(
             Timer::ConnectDeadline,
             Instant::now() + self.options.request_timeout * 2,
@@ -159,6 +162,9 @@ impl Shard {
     }
 
     pub(super) async fn internal(&mut self, internal: Internal) {
+        if let Internal::Opened(Err(_)) = &internal {
+            self.attempt_ended();
+        }
         match internal {
             Internal::Opened(Ok(opened)) => {
                 let (socket, credential) = *opened;
@@ -220,6 +226,10 @@ impl Shard {
                 query,
                 outcome,
             } => self.polled(&channel, spell, query, outcome).await,
+            Internal::RestPublished {
+                messages,
+                acknowledged,
+            } => self.health.settled(messages, acknowledged),
         }
     }
 

@@ -10,8 +10,9 @@
 //! Parts: `timers` (the task's deadlines), `lifecycle` (connecting, token renewal),
 //! `inbound` (frames from the server), `ack` (which publishes an ACK answers), `channels`
 //! (per-channel state and gap fill), `outbound` (requests, publishing, resending),
-//! `socket` (opening the WebSocket), `polling` (REST history while WebSocket is not used)
-//! and `rest_publish` (publishing over REST meanwhile).
+//! `socket` (opening the WebSocket), `polling` (REST history while WebSocket is not used),
+//! `rest_publish` (publishing over REST meanwhile) and `health` (the connection's figures,
+//! and pings).
 
 mod ack;
 #[cfg(test)]
@@ -19,6 +20,9 @@ mod channel_spec_tests;
 mod channels;
 #[cfg(test)]
 mod connection_spec_tests;
+mod health;
+#[cfg(test)]
+mod health_spec_tests;
 mod inbound;
 mod lifecycle;
 mod outbound;
@@ -52,6 +56,7 @@ use crate::realtime::types::{
 };
 use crate::rest::{Credential, RestClient, RestError};
 
+use health::Health;
 use polling::{PollOutcome, PollQuery, PollSlot, Polling};
 use rest_publish::RestPublish;
 use socket::{Socket, next_frame};
@@ -127,6 +132,11 @@ enum Internal {
         spell: u64,
         query: PollQuery,
         outcome: PollOutcome,
+    },
+    /// A publish over REST was answered: its messages acknowledged, or refused.
+    RestPublished {
+        messages: usize,
+        acknowledged: bool,
     },
 }
 
@@ -213,6 +223,7 @@ pub(crate) struct Shard {
     rest_publisher: Option<mpsc::UnboundedSender<RestPublish>>,
     /// WebSocket upgrades refused in a row (`auto` polls after three).
     upgrade_failures: u32,
+    health: Health,
     /// Every frame sent, for the parts' unit tests.
     #[cfg(test)]
     sent: Vec<ProtocolMessage>,
@@ -259,6 +270,7 @@ impl Shard {
             focused: None,
             rest_publisher: None,
             upgrade_failures: 0,
+            health: Health::default(),
             #[cfg(test)]
             sent: Vec::new(),
         }
@@ -279,6 +291,7 @@ impl Shard {
         let mut timer_armed: Option<Instant> = None;
         let mut idle_armed: Option<Instant> = None;
         loop {
+            self.plan_report();
             let next_timer = self.next_timer();
             if next_timer != timer_armed {
                 timer.as_mut().reset(next_timer.unwrap_or_else(far_future));

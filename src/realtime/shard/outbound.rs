@@ -20,6 +20,9 @@ use super::{Pending, PendingReply, PollSlot, Shard, ShardRequest, Slot, presence
 
 impl Shard {
     pub(super) async fn request(&mut self, request: ShardRequest) {
+        if let ShardRequest::Publish { messages, .. } = &request {
+            self.health.published(messages.len());
+        }
         match request {
             ShardRequest::Attach {
                 channel,
@@ -173,6 +176,7 @@ impl Shard {
     /// channel that cannot take it refuses it at once (RTL6c4, RTP16).
     pub(super) async fn submit(&mut self, pending: Pending) {
         if let Some(error) = self.refused_by_channel(&pending) {
+            self.health.settled(pending.published_messages(), false);
             return pending.reply.fail(ClientError::Refused(error));
         }
         match self.machine.state() {
@@ -182,11 +186,14 @@ impl Shard {
             | ConnectionState::Disconnected => {
                 self.queued.push_back(pending);
             }
-            state => pending.reply.fail(ClientError::Refused(ErrorInfo::new(
-                80000,
-                400,
-                format!("Cannot publish while the connection is {}", state.as_str()),
-            ))),
+            state => {
+                self.health.settled(pending.published_messages(), false);
+                pending.reply.fail(ClientError::Refused(ErrorInfo::new(
+                    80000,
+                    400,
+                    format!("Cannot publish while the connection is {}", state.as_str()),
+                )));
+            }
         }
     }
 
@@ -248,10 +255,9 @@ impl Shard {
     }
 
     pub(super) fn fail_pending(&mut self, error: &ErrorInfo) {
-        for (_, pending) in self.in_flight.drain(..) {
-            pending.reply.fail(ClientError::Refused(error.clone()));
-        }
-        for pending in self.queued.drain(..) {
+        let in_flight = self.in_flight.drain(..).map(|(_, pending)| pending);
+        for pending in in_flight.chain(self.queued.drain(..)) {
+            self.health.settled(pending.published_messages(), false);
             pending.reply.fail(ClientError::Refused(error.clone()));
         }
     }
@@ -287,6 +293,7 @@ impl Shard {
     }
 
     pub(super) async fn emit(&mut self, event: NetEvent) {
+        self.health.delivered(&event);
         // The application dropped its receiver: nothing to report to, keep serving.
         let _ = self.events.send(event).await;
     }

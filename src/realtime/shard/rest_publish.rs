@@ -8,7 +8,7 @@ use crate::protocol::{ErrorInfo, Message};
 use crate::realtime::types::{ClientError, PublishAck};
 use crate::rest::{RestClient, RestError};
 
-use super::{PendingReply, Reply, Shard};
+use super::{Internal, PendingReply, Reply, Shard};
 
 /// A publish waiting its turn on the REST publisher.
 pub(super) type RestPublish = (String, Vec<Message>, Reply<PublishAck>);
@@ -23,12 +23,14 @@ impl Shard {
     ) {
         let publisher = self.rest_publisher.get_or_insert_with(|| {
             let (sender, receiver) = mpsc::unbounded_channel();
-            tokio::spawn(publish_in_order(self.rest.clone(), receiver));
+            let internal = self.internal_tx.clone();
+            tokio::spawn(publish_in_order(self.rest.clone(), receiver, internal));
             sender
         });
-        if let Err(mpsc::error::SendError((_, _, reply))) =
+        if let Err(mpsc::error::SendError((_, messages, reply))) =
             publisher.send((channel, messages, reply))
         {
+            self.health.settled(messages.len(), false);
             let _ = reply.send(Err(ClientError::Closed));
         }
     }
@@ -56,7 +58,12 @@ impl Shard {
     }
 }
 
-async fn publish_in_order(rest: RestClient, mut waiting: mpsc::UnboundedReceiver<RestPublish>) {
+/// Publishes one after another, and tells the shard how each went, for its figures.
+async fn publish_in_order(
+    rest: RestClient,
+    mut waiting: mpsc::UnboundedReceiver<RestPublish>,
+    internal: mpsc::UnboundedSender<Internal>,
+) {
     while let Some((channel, messages, reply)) = waiting.recv().await {
         let count = messages.len();
         let outcome = rest
@@ -70,7 +77,12 @@ async fn publish_in_order(rest: RestClient, mut waiting: mpsc::UnboundedReceiver
                 },
             })
             .map_err(publish_failure);
+        let acknowledged = outcome.is_ok();
         let _ = reply.send(outcome);
+        let _ = internal.send(Internal::RestPublished {
+            messages: count,
+            acknowledged,
+        });
     }
 }
 

@@ -26,6 +26,12 @@ pub(super) enum Timer {
     Poll,
     /// An upgrade was refused: try again soon, inside the same connection attempt.
     UpgradeRetry,
+    /// Time to ping (RTN13), while connected.
+    Ping,
+    /// The ping went unanswered: forget it.
+    PingExpired,
+    /// The health figures are due to be reported.
+    Stats,
 }
 
 #[derive(Default)]
@@ -123,6 +129,9 @@ impl Shard {
                     self.open(resume_key, false);
                 }
             }
+            Timer::Ping => self.ping().await,
+            Timer::PingExpired => self.ping_expired(),
+            Timer::Stats => self.report().await,
         }
     }
 }

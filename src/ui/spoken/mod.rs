@@ -310,7 +310,7 @@ fn presence_line(state: &AppState, seen: &PresenceSeen) -> Option<Said> {
 /// One inbox row in words, for `list`.
 pub fn inbox_line(state: &AppState, index: usize, conversation: &Conversation) -> String {
     let mut parts = Vec::new();
-    match conversation.sla.as_ref().map(|sla| sla.level) {
+    match conversation.sla_level() {
         Some(SlaLevel::Breach) => parts.push("SLA breach".to_owned()),
         Some(SlaLevel::Warning) => parts.push("SLA warning".to_owned()),
         None => {}

@@ -112,6 +112,7 @@ mod composer;
 mod events;
 mod inbox;
 mod outbox;
+mod supervision;
 mod transport;
 
 fn channel_name(name: &str) -> ChannelName {

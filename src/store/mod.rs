@@ -3,6 +3,10 @@
 //! a crash, a restart or a reconnect is idempotent), and drafts per conversation.
 //!
 //! A reply is written here before it is sent and removed when the server acknowledges it.
+//! The SLA alerts the supervisor's feed raised are kept too (`alerts`), for a restart and for
+//! `brokerdash alerts`.
+
+mod alerts;
 
 use std::path::{Path, PathBuf};
 
@@ -47,13 +51,29 @@ const SCHEMA: &str = "
     );
 ";
 
+/// The store's file inside the state folder.
+const FILE_NAME: &str = "brokerdash.sqlite3";
+
 impl Store {
     pub fn open(folder: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(folder).map_err(|error| StoreError::Folder {
             path: folder.to_owned(),
             reason: error.to_string(),
         })?;
-        let path = folder.join("brokerdash.sqlite3");
+        Self::connect(folder.join(FILE_NAME))
+    }
+
+    /// The store in `folder` if the dashboard ever made one: a reader (`brokerdash alerts`)
+    /// must not leave an empty folder behind a mistyped path.
+    pub fn open_existing(folder: &Path) -> Result<Option<Self>, StoreError> {
+        let path = folder.join(FILE_NAME);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        Self::connect(path).map(Some)
+    }
+
+    fn connect(path: PathBuf) -> Result<Self, StoreError> {
         let fail = |error: rusqlite::Error| StoreError::Sqlite {
             path: path.clone(),
             reason: error.to_string(),
@@ -70,6 +90,7 @@ impl Store {
             .busy_timeout(std::time::Duration::from_secs(2))
             .map_err(fail)?;
         connection.execute_batch(SCHEMA).map_err(fail)?;
+        connection.execute_batch(alerts::SCHEMA).map_err(fail)?;
         Ok(Self { connection, path })
     }
 
@@ -210,6 +231,16 @@ mod tests {
         );
         store.save_draft("conversation:2", "  ").unwrap();
         assert_eq!(store.drafts().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn opening_an_existing_store_creates_nothing() {
+        let folder = tempfile::tempdir().unwrap();
+        let missing = folder.path().join("never-used");
+        assert!(Store::open_existing(&missing).unwrap().is_none());
+        assert!(!missing.exists());
+        Store::open(&missing).unwrap();
+        assert!(Store::open_existing(&missing).unwrap().is_some());
     }
 
     #[test]
