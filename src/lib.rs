@@ -14,7 +14,7 @@
 //! - `rest` / `realtime`: the Ably client (REST; realtime connections, channels, presence).
 //! - `hub`: the local Ably-compatible server.
 //! - `proxy`: the fault proxy in front of a hub or of Ably.
-//! - `store`: the SQLite outbox and drafts.
+//! - `store`: the SQLite outbox, drafts and SLA alerts.
 //! - `app`: the dashboard's state, reducer (`app::update`) and effects; network events are
 //!   parsed once into its actions (`app::intake`).
 //! - `input` (keys to actions, told the mode; it never reads state) and `ui` (drawing and

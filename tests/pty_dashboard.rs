@@ -183,3 +183,134 @@ fn the_key_never_reaches_the_log_even_at_trace_level() {
         "the key's secret is on screen"
     );
 }
+
+/// The payloads of the OSC 9 desktop notifications in what the program wrote.
+fn osc9_texts(bytes: &[u8]) -> Vec<String> {
+    let mut texts = Vec::new();
+    let mut rest = bytes;
+    while let Some(start) = rest.windows(4).position(|w| w == b"\x1b]9;") {
+        let after = &rest[start + 4..];
+        let end = after
+            .iter()
+            .position(|b| *b == 0x07 || *b == 0x1b)
+            .unwrap_or(after.len());
+        texts.push(String::from_utf8_lossy(&after[..end]).into_owned());
+        rest = &after[end..];
+    }
+    texts
+}
+
+/// The board's row for a conversation says BREACH with a time, and so does the feed.
+fn breach_on_board_and_feed(screen: &str, customer: &str) -> bool {
+    let on_board = screen.lines().any(|line| {
+        line.find(customer).is_some_and(|at| {
+            line[at..].split_once("BREACH ").is_some_and(|(_, after)| {
+                after.chars().take(5).filter(char::is_ascii_digit).count() == 4
+            })
+        })
+    });
+    let in_feed = screen.contains(&format!("BREACH  {customer}"));
+    on_board && in_feed
+}
+
+#[test]
+fn a_breach_shows_on_the_board_and_in_the_feed_within_a_second_with_one_clean_notification() {
+    let hub = HubProcess::start(&[]);
+    let state = tempfile::tempdir().unwrap();
+    let mut args = broker_args(&hub.url);
+    args.extend(["--view", "board", "--notify", "osc9"].map(str::to_owned));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut app = dashboard_in(state.path(), &args, &[], 160, 48);
+    app.wait_for("connected", WAIT);
+    // A customer writes (hostile text: it is notified too, as a new message off screen).
+    hub.publish(
+        "conversation:1",
+        "message:user",
+        &json!({"messageId": "c1", "content": "Rate? \u{1b}]52;c;cGF3bmVk\u{7}\u{1b}[2J\u{9b}31m now"}),
+    );
+    app.wait_until("the conversation on the board", WAIT, |screen| {
+        screen.contains("Conversation 1") && screen.contains("customer")
+    });
+    assert!(
+        !app.contents().contains("BREACH"),
+        "no breach before it is published"
+    );
+
+    hub.publish(
+        "conversation:1",
+        "sla:violation",
+        &json!({"threshold": 90000, "actual": 95000, "severity": "critical"}),
+    );
+    // From the moment the hub holds the event.
+    app.wait_until(
+        "the breach on the board and in the feed",
+        Duration::from_secs(1),
+        |screen| breach_on_board_and_feed(screen, "Conversation 1"),
+    );
+
+    let bytes = app.bytes();
+    let texts = osc9_texts(&bytes);
+    let breaches: Vec<&String> = texts.iter().filter(|t| t.contains("SLA breach")).collect();
+    assert_eq!(
+        breaches.len(),
+        1,
+        "exactly one desktop notification for the breach: {texts:?}"
+    );
+    assert!(
+        breaches[0].contains("Conversation 1 waited 1m 35s"),
+        "{texts:?}"
+    );
+    for text in &texts {
+        assert!(
+            !text.chars().any(|c| c.is_control()),
+            "notification text is clean: {text:?}"
+        );
+    }
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("Rate?") && t.contains("now")),
+        "the new message was notified, cleaned: {texts:?}"
+    );
+
+    // The feed is kept: after a restart the last hour's alerts are there again.
+    app.send("q");
+    assert!(app.wait_exit(WAIT).success());
+    let again = dashboard_in(state.path(), &args, &[], 160, 48);
+    again.wait_for("BREACH  Conversation 1", WAIT);
+}
+
+#[test]
+fn read_only_refuses_a_reply_with_a_visible_message_and_sends_nothing() {
+    let hub = HubProcess::start(&[]);
+    let state = tempfile::tempdir().unwrap();
+    let mut args = broker_args(&hub.url);
+    args.push("--read-only".to_owned());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut app = dashboard_in(state.path(), &args, &[], 120, 36);
+    app.wait_for("read-only: nothing is sent", WAIT);
+    hub.publish(
+        "conversation:1",
+        "message:user",
+        &json!({"messageId": "c1", "content": "Is anyone there?"}),
+    );
+    app.wait_for("Is any", WAIT); // the inbox preview
+    app.send("\r"); // open it: a broker would mark it read and enter presence
+    app.wait_for("Is anyone there?", WAIT);
+    assert!(!app.contents().contains("Read-only: replies are off"));
+    app.send("i");
+    app.wait_for("Read-only: replies are off", WAIT);
+    app.send("hello\r");
+    app.send("q");
+    assert!(app.wait_exit(WAIT).success());
+    let names: Vec<String> = hub
+        .history("conversation:1")
+        .iter()
+        .map(|item| item["name"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        ["message:user"],
+        "nothing but the customer's message"
+    );
+}

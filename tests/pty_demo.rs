@@ -92,3 +92,75 @@ fn the_demo_comes_alive_alerts_answers_and_quits_cleanly() {
         .expect("entered the alternate screen");
     assert!(leave > enter, "the terminal was restored last");
 }
+
+/// The number in the feed's title, "Alerts · N in the last hour".
+fn alerts_on_screen(screen: &str) -> Option<usize> {
+    let (_, after) = screen.split_once("Alerts · ")?;
+    after.split_whitespace().next()?.parse().ok()
+}
+
+#[test]
+fn after_a_demo_run_alerts_since_1h_as_csv_prints_that_runs_alerts() {
+    let state = tempfile::tempdir().unwrap();
+    let state_dir = state.path().to_str().unwrap();
+    let run_started_ms = chrono::Utc::now().timestamp_millis();
+    let mut app = PtyApp::spawn(
+        BINARY,
+        &[
+            "demo",
+            "--view",
+            "board",
+            "--sla-warning-secs",
+            "2",
+            "--sla-violation-secs",
+            "4",
+        ],
+        &[("BROKERDASH_STATE_DIR", state_dir)],
+        160,
+        48,
+    );
+    app.wait_until(
+        "a few alerts in the feed",
+        Duration::from_secs(30),
+        |screen| alerts_on_screen(screen).is_some_and(|count| count >= 3),
+    );
+    let seen = alerts_on_screen(&app.contents()).unwrap();
+    app.send("q");
+    assert!(app.wait_exit(Duration::from_secs(10)).success());
+
+    let output = std::process::Command::new(BINARY)
+        .args(["alerts", "--since", "1h", "--csv"])
+        .env("BROKERDASH_STATE_DIR", state_dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let csv = String::from_utf8(output.stdout).unwrap();
+    let mut lines = csv.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("raised,conversation,customer,level"),
+        "{csv}"
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert!(
+        rows.len() >= seen,
+        "{} rows, {seen} alerts were on screen:\n{csv}",
+        rows.len()
+    );
+    for row in &rows {
+        let cells: Vec<&str> = row.split(',').collect();
+        assert!(cells[1].starts_with("demo:"), "a demo conversation: {row}");
+        let raised = chrono::DateTime::parse_from_rfc3339(cells[0]).unwrap();
+        assert!(
+            raised.timestamp_millis() >= run_started_ms - 1_000,
+            "raised during this run: {row}"
+        );
+        assert!(matches!(cells[3], "warning" | "breach"), "{row}");
+    }
+}

@@ -79,19 +79,7 @@ pub async fn run(args: &DashboardArgs) -> Result<(), CliError> {
 /// The hub on a free loopback port, the simulation, and the dashboard signed in as a
 /// broker through the web app's auth endpoint: the same path as against Ably.
 pub async fn demo(args: DemoArgs) -> Result<(), CliError> {
-    let state_dir = std::env::var_os("BROKERDASH_STATE_DIR")
-        .filter(|dir| !dir.is_empty())
-        .map_or_else(crate::config::default_state_dir, std::path::PathBuf::from)
-        .join("demo");
-    // Each demo starts fresh: the simulation replays the same ids for a seed.
-    for file in [
-        "brokerdash.sqlite3",
-        "brokerdash.sqlite3-wal",
-        "brokerdash.sqlite3-shm",
-    ] {
-        let _ = std::fs::remove_file(state_dir.join(file));
-    }
-    crate::logging::to_file(&state_dir)?;
+    let state_dir = fresh_demo_state()?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(CliError::DemoPort)?;
@@ -128,16 +116,7 @@ pub async fn demo(args: DemoArgs) -> Result<(), CliError> {
     );
     (client.transport, client.transport_reason) =
         super::connect::choose_transport(args.transport, realtime_disabled, None)?;
-    // The demo's own clock runs on its scaled-down thresholds, like its SLA monitor.
-    let mut desk = super::desk::resolve(
-        &args.desk,
-        &crate::config::FileConfig::default(),
-        args.screen_reader,
-    )?;
-    desk.sla_clock.thresholds = crate::app::sla_clock::SlaThresholds {
-        warning_ms: simulation_ms(simulated_warning),
-        violation_ms: simulation_ms(simulated_violation),
-    };
+    let desk = demo_desk(&args, simulated_warning, simulated_violation)?;
     let store = open_store(&state_dir)?;
     let options = DashboardOptions {
         client,
@@ -173,8 +152,43 @@ pub async fn demo(args: DemoArgs) -> Result<(), CliError> {
 
 const DEMO_BROKER: &str = "demo";
 
-fn simulation_ms(duration: std::time::Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+/// The demo's own state folder, beside the real one, emptied: each demo starts fresh (the
+/// simulation replays the same ids for a seed).
+fn fresh_demo_state() -> Result<std::path::PathBuf, CliError> {
+    let state_dir = std::env::var_os("BROKERDASH_STATE_DIR")
+        .filter(|dir| !dir.is_empty())
+        .map_or_else(crate::config::default_state_dir, std::path::PathBuf::from)
+        .join("demo");
+    for file in [
+        "brokerdash.sqlite3",
+        "brokerdash.sqlite3-wal",
+        "brokerdash.sqlite3-shm",
+    ] {
+        let _ = std::fs::remove_file(state_dir.join(file));
+    }
+    crate::logging::to_file(&state_dir)?;
+    Ok(state_dir)
+}
+
+/// The demo's view and notifications; its own clock runs on the simulation's scaled-down
+/// thresholds, like its SLA monitor.
+fn demo_desk(
+    args: &DemoArgs,
+    warning: std::time::Duration,
+    violation: std::time::Duration,
+) -> Result<super::desk::Desk, CliError> {
+    let mut desk = super::desk::resolve(
+        &args.desk,
+        &crate::config::FileConfig::default(),
+        args.screen_reader,
+    )?;
+    let ms =
+        |duration: std::time::Duration| u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+    desk.sla_clock.thresholds = crate::app::sla_clock::SlaThresholds {
+        warning_ms: ms(warning),
+        violation_ms: ms(violation),
+    };
+    Ok(desk)
 }
 
 fn demo_canned() -> std::collections::BTreeMap<String, String> {

@@ -21,7 +21,7 @@ use crate::app::state::{AppState, Focus, Popup};
 use crate::config::theme::{Role, Theme};
 use crate::input::{Context, KeyMode, Keymap};
 
-pub use board::counts_line;
+pub use board::{board_lines, counts_line, health_report};
 pub use status_bar::connection_words;
 
 /// The keymap context of the focused pane.

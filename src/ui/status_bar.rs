@@ -72,8 +72,22 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, ke
             theme.role(Role::StatusBad),
         ));
     }
+    let hints = hints(state, keymap);
+    let used: usize = spans.iter().map(Span::width).sum();
+    let room = usize::from(area.width).saturating_sub(used + 1);
+    spans.push(Span::styled(
+        truncate(&format!(" {}", hints.join("  ")), room),
+        theme.role(Role::Status),
+    ));
+    let padding = usize::from(area.width).saturating_sub(spans.iter().map(Span::width).sum());
+    spans.push(Span::styled(" ".repeat(padding), theme.role(Role::Status)));
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The keys that work here, from the keymap, in words.
+fn hints(state: &AppState, keymap: &Keymap) -> Vec<String> {
     let here = super::key_context(state);
-    let hints: Vec<String> = [
+    [
         Command::Help,
         Command::NextPane,
         Command::Open,
@@ -116,16 +130,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, ke
         };
         Some(format!("{key} {word}"))
     })
-    .collect();
-    let used: usize = spans.iter().map(Span::width).sum();
-    let room = usize::from(area.width).saturating_sub(used + 1);
-    spans.push(Span::styled(
-        truncate(&format!(" {}", hints.join("  ")), room),
-        theme.role(Role::Status),
-    ));
-    let padding = usize::from(area.width).saturating_sub(spans.iter().map(Span::width).sum());
-    spans.push(Span::styled(" ".repeat(padding), theme.role(Role::Status)));
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    .collect()
 }
 
 /// One line above everything while the connection is not healthy, or a notice.

@@ -49,13 +49,27 @@ pub fn run(args: &AlertsArgs) -> Result<(), CliError> {
         .state_dir
         .clone()
         .unwrap_or_else(crate::config::default_state_dir);
-    let Some(store) = Store::open_existing(&state_dir)? else {
-        eprintln!("no alerts recorded in {}", state_dir.display());
-        return Ok(());
-    };
     let now_ms = chrono::Utc::now().timestamp_millis();
     let back_ms = i64::try_from(since.as_millis()).unwrap_or(i64::MAX);
-    let alerts = store.alerts_since(now_ms.saturating_sub(back_ms))?;
+    let from_ms = now_ms.saturating_sub(back_ms);
+    let own = Store::open_existing(&state_dir)?;
+    // The demo keeps its store beside the real one; its alerts are listed too, marked.
+    let demo = Store::open_existing(&state_dir.join("demo"))?;
+    if own.is_none() && demo.is_none() {
+        eprintln!("no alerts recorded in {}", state_dir.display());
+        return Ok(());
+    }
+    let mut alerts = match &own {
+        Some(store) => store.alerts_since(from_ms)?,
+        None => Vec::new(),
+    };
+    if let Some(store) = &demo {
+        alerts.extend(store.alerts_since(from_ms)?.into_iter().map(|mut alert| {
+            alert.conversation = format!("demo:{}", alert.conversation);
+            alert
+        }));
+        alerts.sort_by_key(|alert| std::cmp::Reverse(alert.raised_ms));
+    }
     let text = if args.jsonl {
         format::jsonl(&alerts)
     } else if args.csv {

@@ -126,3 +126,53 @@ pub fn counts_line(state: &AppState) -> String {
 fn plural(count: usize, suffix: &'static str) -> &'static str {
     if count == 1 { "" } else { suffix }
 }
+
+/// The board in words, for the screen-reader mode: the counts, then the `rows` most urgent
+/// conversations, one line each.
+pub fn board_lines(state: &AppState, rows: usize) -> Vec<String> {
+    let mut lines = vec![format!("Board: {}.", counts_line(state))];
+    for id in state.board.order.iter().take(rows) {
+        let Some(conversation) = state.conversations.get(id) else {
+            continue;
+        };
+        let waiting = conversation
+            .waiting_since_ms
+            .map(|since| {
+                format!(
+                    ", waiting {}",
+                    super::text::duration_words(state.now_ms.saturating_sub(since))
+                )
+            })
+            .unwrap_or_default();
+        let presence = table::presence_words(conversation);
+        let presence = if presence.is_empty() {
+            String::new()
+        } else {
+            format!(", {presence}")
+        };
+        lines.push(format!(
+            "{}: SLA {}{waiting}, last {}{presence}.",
+            conversation.title(),
+            table::sla_words(conversation, state),
+            table::last_speaker(conversation),
+        ));
+    }
+    lines
+}
+
+/// Connection health in words: each connection, then the thresholds crossed.
+pub fn health_report(state: &AppState) -> Vec<String> {
+    let mut lines: Vec<String> = health::health_lines(state)
+        .into_iter()
+        .map(|(line, _)| line.trim().to_owned())
+        .collect();
+    if lines.is_empty() {
+        lines.push("No connection yet.".to_owned());
+    }
+    let warnings = state.health.warnings(state.now_ms);
+    if warnings.is_empty() {
+        lines.push("No alert threshold crossed.".to_owned());
+    }
+    lines.extend(warnings);
+    lines
+}

@@ -92,16 +92,7 @@ pub fn render(
     tabs: String,
 ) -> (u16, u16) {
     let board = &state.board;
-    let mut title = format!(" Board · {} · {} ", board.order.len(), board.sort.words());
-    if !board.filter.is_empty() || board.filter_editing {
-        title = format!(
-            " Board · filter: {}{} · {} ",
-            board.filter,
-            if board.filter_editing { "▏" } else { "" },
-            board.order.len()
-        );
-    }
-    let block = crate::ui::pane::titled(theme, true, format!("{title}{tabs}"));
+    let block = crate::ui::pane::titled(theme, true, format!("{}{tabs}", title(state)));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let corner = (inner.x, inner.y.saturating_add(1));
@@ -170,6 +161,20 @@ pub fn render(
     }
     frame.render_widget(Paragraph::new(lines), inner);
     cursor
+}
+
+/// " Board · 12 · most urgent first ", or with the filter being typed.
+fn title(state: &AppState) -> String {
+    let board = &state.board;
+    if board.filter.is_empty() && !board.filter_editing {
+        return format!(" Board · {} · {} ", board.order.len(), board.sort.words());
+    }
+    format!(
+        " Board · filter: {}{} · {} ",
+        board.filter,
+        if board.filter_editing { "▏" } else { "" },
+        board.order.len()
+    )
 }
 
 /// Cuts or pads to exactly `width` columns.

@@ -73,6 +73,18 @@ pub const COMMANDS: &[(&str, &str, &str, &str)] = &[
     ),
     ("alerts", "a", "", "the last SLA alerts"),
     (
+        "board",
+        "b",
+        "[N]",
+        "the floor: counts, then the N most urgent conversations (10)",
+    ),
+    (
+        "health",
+        "",
+        "",
+        "each connection's health, and the alert thresholds crossed",
+    ),
+    (
         "reply",
         "r",
         "TEXT",
@@ -105,6 +117,8 @@ pub(crate) fn run(desk: &mut impl Desk, speaking: &mut Speaking, line: &str) -> 
     let (verb, rest) = line
         .split_once(' ')
         .map_or((line, ""), |(verb, rest)| (verb, rest.trim()));
+    // `:health` as the full-screen hints write it works too.
+    let verb = verb.strip_prefix(':').unwrap_or(verb);
     if desk.state().popup == Some(Popup::ConfirmQuit) {
         return confirm_quit(desk, verb);
     }
@@ -126,6 +140,8 @@ pub(crate) fn run(desk: &mut impl Desk, speaking: &mut Speaking, line: &str) -> 
         "history" => read_open(desk.state(), rest.parse().unwrap_or(10), "Last messages of"),
         "read" => read_one(desk.state(), rest),
         "who" => who(desk.state()),
+        "board" => crate::ui::board_lines(desk.state(), rest.parse().unwrap_or(10)),
+        "health" => crate::ui::health_report(desk.state()),
         "alerts" if speaking.alerts.is_empty() => vec!["No SLA alerts yet.".to_owned()],
         "alerts" => speaking.alerts.iter().rev().cloned().collect(),
         "suggestions" => suggestions(desk.state()),
@@ -182,7 +198,7 @@ fn status(state: &AppState) -> Vec<String> {
     let (connection, _) = connection_words(state);
     let (mut breaches, mut warnings) = (0, 0);
     for conversation in state.conversations.values() {
-        match conversation.sla.as_ref().map(|sla| sla.level) {
+        match conversation.sla_level() {
             Some(SlaLevel::Breach) => breaches += 1,
             Some(SlaLevel::Warning) => warnings += 1,
             None => {}

@@ -182,3 +182,40 @@ fn verbosity_reads_and_changes_the_settings() {
         "{refused:?}"
     );
 }
+
+#[test]
+fn board_and_health_read_the_floor_and_the_connections() {
+    let mut desk = desk();
+    let mut speaking = Speaking::default();
+    desk.apply(event(
+        "conversation:2",
+        "sla:violation",
+        json!({"threshold": 45_000, "actual": 60_000, "severity": "critical"}),
+    ));
+    let board = say(&mut desk, &mut speaking, "board 1");
+    assert_eq!(board.len(), 2, "{board:?}");
+    assert!(board[0].contains("1 breach"), "{board:?}");
+    assert!(
+        board[1].starts_with("Conversation 2: SLA BREACH"),
+        "{board:?}"
+    );
+    desk.apply(Action::Health {
+        shard: 0,
+        stats: crate::realtime::ConnectionStats {
+            rtt_ms: Some(7.0),
+            ..Default::default()
+        },
+    });
+    let health = say(&mut desk, &mut speaking, ":health");
+    assert!(health[0].starts_with("Connection 1"), "{health:?}");
+    assert!(
+        health.iter().any(|line| line.contains("round trip 7 ms")),
+        "{health:?}"
+    );
+    assert!(
+        health
+            .iter()
+            .any(|line| line.contains("No alert threshold")),
+        "{health:?}"
+    );
+}
