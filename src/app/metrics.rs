@@ -106,7 +106,8 @@ mod tests {
     #[test]
     fn buckets_hold_the_percentiles_of_their_five_minutes() {
         let mut metrics = Metrics::default();
-        let now = 10 * HOUR_MS;
+        // Two minutes into a bucket: the last bucket holds the last two minutes.
+        let now = 10 * HOUR_MS + 120_000;
         for waited in 1..=100 {
             metrics.responded(now - 60_000, waited * 1000);
         }
@@ -137,7 +138,7 @@ mod tests {
     #[test]
     fn waiting_keeps_one_sample_a_minute_for_an_hour() {
         let mut metrics = Metrics::default();
-        for second in 0..(3 * 3600) {
+        for second in 0..=(3 * 3600) {
             metrics.sample_waiting(second * 1000, (second % 7) as usize);
         }
         let series: Vec<_> = metrics.waiting(3 * HOUR_MS).collect();
