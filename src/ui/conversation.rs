@@ -106,7 +106,9 @@ fn line(frame: &mut Frame, area: Rect, y: u16, span: Span<'_>) {
 /// higher level crossed (then the clock's threshold).
 fn shown_sla(state: &AppState, conversation: &Conversation) -> Option<Sla> {
     let server = conversation.sla.clone();
-    let client = conversation.client_sla?;
+    let Some(client) = conversation.client_sla else {
+        return server;
+    };
     if server.as_ref().is_some_and(|sla| sla.level >= client) {
         return server;
     }
