@@ -2,6 +2,8 @@
 //! screen readers. Plain lines are cleaned of hostile text; `--jsonl` prints one JSON
 //! object per line with the data decoded (JSON escaping keeps it inert). Connection and
 //! channel states go to stderr, events to stdout.
+//!
+//! Longer than 80 lines, kept whole: `describe`, a dispatch `match` over the event kinds.
 
 use std::io::Write;
 
@@ -292,6 +294,43 @@ pub fn describe(message: &InboundMessage) -> String {
         ConversationEvent::SuggestionSelected { suggestion, .. } => {
             format!("suggestion picked: {suggestion}")
         }
+        ConversationEvent::Claim {
+            released,
+            broker_id,
+            name,
+        } => format!(
+            "{} {}",
+            name.unwrap_or(format!("broker {broker_id}")),
+            if released {
+                "released it"
+            } else {
+                "claimed it"
+            }
+        ),
+        ConversationEvent::AiPause {
+            paused,
+            broker_id,
+            reason,
+        } => match (paused, reason) {
+            (true, Some(reason)) => format!("AI paused by broker {broker_id}: {reason}"),
+            (true, None) => format!("AI paused by broker {broker_id}"),
+            (false, _) => format!("AI resumed by broker {broker_id}"),
+        },
+        ConversationEvent::Status {
+            status, until_ms, ..
+        } => match until_ms {
+            Some(until) => format!("status {} until {until}", status.word()),
+            None => format!("status {}", status.word()),
+        },
+        ConversationEvent::Note {
+            content,
+            broker_id,
+            broker_name,
+            ..
+        } => format!(
+            "note from {}: {content}",
+            broker_name.unwrap_or(format!("broker {broker_id}"))
+        ),
         ConversationEvent::Unknown { name, data } => format!("unknown event {name}: {data}"),
         ConversationEvent::Malformed { problem, .. } => format!("malformed event: {problem}"),
     };

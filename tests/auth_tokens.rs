@@ -63,3 +63,89 @@ fn a_tampered_ably_js_request_fails() {
     request.capability = Some(r#"{"*":["*"]}"#.into());
     assert!(request.verify(&key()).is_err());
 }
+
+// ---- the web app's token endpoint, as the hub answers it ------------------------------------
+
+mod common;
+
+use brokerdash::hub::{HubConfig, RunningHub};
+use brokerdash::protocol::{ProtocolAction, ProtocolMessage};
+use common::{Client, PROMPT};
+use serde_json::{Value, json};
+
+/// A token for whoever `body` names, the way a browser gets one: a TokenRequest from the
+/// hub's `/api/ably/auth`, exchanged at `/keys/{keyName}/requestToken`.
+async fn web_app_token(hub: &RunningHub, body: Value) -> String {
+    let http = reqwest::Client::new();
+    let request: Value = http
+        .post(format!("{}/api/ably/auth", hub.url()))
+        .json(&body)
+        .timeout(PROMPT)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key_name = request["keyName"].as_str().expect("a signed TokenRequest");
+    let details: Value = http
+        .post(format!("{}/keys/{key_name}/requestToken", hub.url()))
+        .json(&request)
+        .timeout(PROMPT)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    details["token"].as_str().expect("a token").to_owned()
+}
+
+/// Sends ATTACH and returns the hub's answer for that channel: ATTACHED, or the refusal.
+async fn attach_answer(client: &mut Client, channel: &str) -> ProtocolMessage {
+    client
+        .tx
+        .send(&ProtocolMessage::new(ProtocolAction::Attach).with_channel(channel))
+        .await;
+    client
+        .rx
+        .recv_until(&format!("an answer to ATTACH {channel}"), PROMPT, |frame| {
+            frame.channel.as_deref() == Some(channel)
+                && matches!(
+                    frame.action,
+                    ProtocolAction::Attached | ProtocolAction::Detached | ProtocolAction::Error
+                )
+        })
+        .await
+}
+
+fn assert_refused(answer: &ProtocolMessage) {
+    let code = answer.error.as_ref().map(|error| error.code);
+    assert_eq!(code, Some(40160), "{answer:?}");
+}
+
+#[tokio::test]
+async fn customer_token_cannot_attach_the_notes_channel_and_a_broker_token_can() {
+    let hub = common::start_hub(HubConfig::development()).await;
+
+    let customer = web_app_token(&hub, json!({"conversationId": "42"})).await;
+    let mut customer = Client::connect(hub.addr, &[("access_token", &customer)]).await;
+    let client_id = customer
+        .connected
+        .connection_details
+        .as_ref()
+        .and_then(|details| details.client_id.as_deref());
+    assert_eq!(client_id, Some("customer-42"));
+    let notes = attach_answer(&mut customer, "notes:conversation:42").await;
+    assert_refused(&notes);
+    let other = attach_answer(&mut customer, "conversation:43").await;
+    assert_refused(&other);
+    let own = attach_answer(&mut customer, "conversation:42").await;
+    assert_eq!(own.action, ProtocolAction::Attached, "{own:?}");
+
+    let broker = web_app_token(&hub, json!({"brokerId": "7"})).await;
+    let mut broker = Client::connect(hub.addr, &[("access_token", &broker)]).await;
+    let notes = attach_answer(&mut broker, "notes:conversation:42").await;
+    assert_eq!(notes.action, ProtocolAction::Attached, "{notes:?}");
+    hub.stop().await.unwrap();
+}

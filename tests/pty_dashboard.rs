@@ -314,3 +314,135 @@ fn read_only_refuses_a_reply_with_a_visible_message_and_sends_nothing() {
         "nothing but the customer's message"
     );
 }
+
+/// A second broker, Lee (8), on the same hub.
+fn second_broker(hub: &HubProcess, state: &std::path::Path) -> PtyApp {
+    let mut args = broker_args(&hub.url);
+    let id = args.iter().position(|a| a == "--broker-id").unwrap();
+    args[id + 1] = "8".into();
+    args[id + 3] = "Lee".into();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    dashboard_in(state, &args, &[], 120, 36)
+}
+
+/// The names of the channel's events, oldest first.
+fn names_in_history(hub: &HubProcess, channel: &str) -> Vec<String> {
+    hub.history(channel)
+        .iter()
+        .map(|item| item["name"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+fn wait_for_history(hub: &HubProcess, what: &str, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let names = names_in_history(hub, "conversation:1");
+        if done(&names) {
+            return names;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "history never showed {what}: {names:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn two_brokers_see_who_writes_a_claim_asks_first_and_a_paused_ai_stays_quiet() {
+    let hub = HubProcess::start(&[]);
+    let mut sim = std::process::Command::new(common::processes::BINARY)
+        .args([
+            "sim",
+            "--endpoint",
+            &hub.url,
+            "--conversations",
+            "1",
+            "--speed",
+            "10",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (state_a, state_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut sam = dashboard(&hub, state_a.path().to_str().unwrap());
+    let mut lee = second_broker(&hub, state_b.path());
+    for app in [&sam, &lee] {
+        app.wait_for("Inbox · 1 ", WAIT);
+    }
+    sam.send("\r");
+    lee.send("\r");
+    for app in [&sam, &lee] {
+        app.wait_for("Reply — i to write", WAIT);
+    }
+
+    // Sam starts a reply: Lee's screen says so within a second.
+    sam.send("i");
+    sam.wait_for("Enter sends", WAIT);
+    assert!(!lee.contents().contains("Sam is writing a reply"));
+    sam.send("Let me look at the numbers");
+    lee.wait_for("Sam is writing a reply", Duration::from_secs(1));
+
+    // Sam claims; Lee's reply is asked about before anything goes out.
+    sam.send("\x1b"); // leave the composer, draft kept
+    sam.wait_for("Reply — i to write", WAIT); // (a key sent with the Esc would read as Alt)
+    sam.send("c");
+    sam.wait_for("Claimed by you", WAIT);
+    lee.wait_for("Claimed by Sam", WAIT);
+    lee.send("i");
+    lee.wait_for("Enter sends", WAIT);
+    lee.send("Hello from Lee\r");
+    lee.wait_for("Before you send", WAIT);
+    assert!(lee.contents().contains("• Claimed by Sam"));
+    lee.send("e");
+
+    // Sam pauses the AI: no `message:ai` until it is resumed, though the customer writes.
+    sam.send("t");
+    sam.wait_for("AI paused by you", WAIT);
+    let paused = wait_for_history(&hub, "a customer message after the pause", |names| {
+        names
+            .iter()
+            .rposition(|n| n == "ai:pause")
+            .is_some_and(|at| names[at..].iter().any(|n| n == "message:user"))
+    });
+    let pause_at = paused.iter().rposition(|n| n == "ai:pause").unwrap();
+    sam.send("T");
+    sam.wait_for("AI answering", WAIT);
+    let names = wait_for_history(&hub, "the AI answering after the resume", |names| {
+        names
+            .iter()
+            .rposition(|n| n == "ai:resume")
+            .is_some_and(|at| names[at..].iter().any(|n| n == "message:ai"))
+    });
+    let resume_at = names.iter().rposition(|n| n == "ai:resume").unwrap();
+    // An answer already on its way when the pause was published may land just after it;
+    // what the pause promises is that no customer message after it is answered.
+    let asked_at = pause_at
+        + names[pause_at..]
+            .iter()
+            .position(|n| n == "message:user")
+            .unwrap();
+    assert!(
+        asked_at < resume_at,
+        "the customer wrote while paused: {names:?}"
+    );
+    assert!(
+        !names[asked_at..resume_at].iter().any(|n| n == "message:ai"),
+        "no AI message while paused: {:?}",
+        &names[pause_at..=resume_at]
+    );
+    let replies: Vec<_> = hub
+        .history("conversation:1")
+        .iter()
+        .filter(|item| item["name"] == "message:broker")
+        .map(data_of)
+        .filter(|data| data["brokerId"] == "8")
+        .collect();
+    assert!(
+        replies.is_empty(),
+        "Lee's reply was held by the guard: {replies:?}"
+    );
+    sim.kill().unwrap();
+    let _ = sim.wait();
+}

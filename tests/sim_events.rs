@@ -217,3 +217,179 @@ async fn a_refused_key_is_a_setup_error() {
     );
     hub.stop().await.unwrap();
 }
+
+/// `brokerdash sim` as its own process, killed however the test ends; its stderr lines
+/// are collected as they come.
+struct SimProcess {
+    child: std::process::Child,
+    stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl SimProcess {
+    fn start(endpoint: &str) -> Self {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_brokerdash"))
+            .args(["sim", "--endpoint", endpoint, "--conversations", "2"])
+            .args(["--speed", "10"])
+            // The hub's development key is the default on loopback: nothing else applies.
+            .env_remove("ABLY_API_KEY")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start brokerdash sim");
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let reader = std::io::BufReader::new(child.stderr.take().unwrap());
+        let lines = stderr.clone();
+        std::thread::spawn(move || {
+            for line in reader.lines().map_while(Result::ok) {
+                lines.lock().unwrap().push(line);
+            }
+        });
+        Self { child, stderr }
+    }
+
+    fn stderr(&self) -> Vec<String> {
+        self.stderr.lock().unwrap().clone()
+    }
+}
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `check` until it finds something, failing with `what` at the deadline.
+fn poll<T>(what: &str, deadline: Instant, mut check: impl FnMut() -> Option<T>) -> T {
+    loop {
+        if let Some(found) = check() {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "in time: {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn named<'a>(history: &'a [Value], name: &'a str) -> impl Iterator<Item = &'a Value> {
+    history.iter().filter(move |item| item["name"] == name)
+}
+
+/// Publishes customer messages on `channel`, one a round, until the AI answers one of
+/// them (it answers only some, as the product's AI escalates the rest); that answer's id.
+fn ask_until_answered(
+    hub: &common::processes::HubProcess,
+    channel: &str,
+    prefix: &str,
+    deadline: Instant,
+) -> String {
+    let mut asked = Vec::new();
+    loop {
+        let id = format!("{prefix}-{}", asked.len() + 1);
+        let question =
+            serde_json::json!({"messageId": id, "content": "Could you check a fixed rate?"});
+        hub.publish(channel, "message:user", &question);
+        asked.push(format!("ai-{id}"));
+        // An answer takes under a second at speed 10; three is a round.
+        let round_ends = Instant::now() + Duration::from_secs(3);
+        let answered = poll(&format!("an answer on {channel}"), deadline, || {
+            let history = hub.history(channel);
+            let answer = named(&history, "message:ai").find_map(|item| {
+                let id = common::processes::data_of(item)["messageId"]
+                    .as_str()?
+                    .to_owned();
+                asked.contains(&id).then_some(id)
+            });
+            match answer {
+                Some(id) => Some(Some(id)),
+                None if Instant::now() >= round_ends => Some(None),
+                None => None,
+            }
+        });
+        if let Some(id) = answered {
+            return id;
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn the_sim_command_runs_the_cast_against_a_hub_and_its_ai_stays_quiet_while_paused() {
+    use common::processes::{HubProcess, data_of};
+    let hub = HubProcess::start(&[]);
+    // Generous: every poll and publish here is a process of its own.
+    let deadline = Instant::now() + 2 * DEADLINE;
+    let mut sim = SimProcess::start(&hub.url);
+
+    // A customer has spoken on both conversations: everyone is attached.
+    for channel in ["conversation:1", "conversation:2"] {
+        poll(
+            &format!("a simulated customer on {channel}"),
+            deadline,
+            || {
+                let history = hub.history(channel);
+                let spoken = named(&history, "message:user").any(|item| {
+                    item["clientId"]
+                        .as_str()
+                        .is_some_and(|id| id.starts_with("customer-"))
+                });
+                spoken.then_some(())
+            },
+        );
+    }
+    let announced = sim.stderr().join("\n");
+    assert!(
+        announced.contains("brokerdash.hub (the hub's development key)"),
+        "{announced}"
+    );
+    assert!(
+        !announced.contains("local-development-secret"),
+        "{announced}"
+    );
+
+    let pause = serde_json::json!({"brokerId": "8", "reason": "rehearsal"});
+    let pause_id = hub.publish("conversation:1", "ai:pause", &pause);
+    for round in 1..=3 {
+        let id = format!("paused-{round}");
+        let question = serde_json::json!({"messageId": id, "content": "Is anyone there?"});
+        hub.publish("conversation:1", "message:user", &question);
+    }
+    // Conversation 2 is answered after all of those: the AI had its chance on 1.
+    ask_until_answered(&hub, "conversation:2", "open", deadline);
+    let history = hub.history("conversation:1");
+    let paused_at = history
+        .iter()
+        .position(|item| item["id"] == pause_id.as_str())
+        .expect("the pause is in the history");
+    let pause_ms = history[paused_at]["timestamp"].as_i64().unwrap();
+    // Sent after the hub had the pause (by the worker's own clock): a pause ignored.
+    let ignored: Vec<&Value> = history[paused_at + 1..]
+        .iter()
+        .filter(|item| item["clientId"] == "ai-worker")
+        .filter(|item| item["name"] == "message:ai" || item["name"] == "typing:start")
+        .filter(|item| data_of(item)["timestamp"].as_i64().unwrap() > pause_ms)
+        .collect();
+    assert!(ignored.is_empty(), "the AI spoke while paused: {ignored:?}");
+
+    let resume = serde_json::json!({"brokerId": "8"});
+    hub.publish("conversation:1", "ai:resume", &resume);
+    ask_until_answered(&hub, "conversation:1", "resumed", deadline);
+
+    let pid = sim.child.id().to_string();
+    let signalled = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("run kill");
+    assert!(signalled.success());
+    let status = poll("the sim to stop after SIGINT", deadline, || {
+        sim.child.try_wait().unwrap()
+    });
+    assert!(status.success(), "{status:?}: {:?}", sim.stderr());
+    let summary = poll("the sim's summary line", deadline, || {
+        sim.stderr()
+            .into_iter()
+            .find(|line| line.starts_with("brokerdash sim: stopped after"))
+    });
+    assert!(summary.contains("2 conversations"), "{summary}");
+}

@@ -709,3 +709,60 @@ fn supervisor_board_without_colour_keeps_every_state_in_words() {
         }
     }
 }
+
+/// Priya's conversation on a shared desk: Alex claimed it and is writing a reply, Sam paused
+/// the AI, and a private note sits between the messages.
+fn shared_desk() -> AppState {
+    let mut state = busy_desk();
+    let mut apply = |action| {
+        update(&mut state, action);
+    };
+    apply(event(
+        "conversation:1",
+        "broker:claim",
+        json!({"brokerId": "2", "name": "Alex Morgan", "timestamp": T0}),
+    ));
+    apply(event(
+        "conversation:1",
+        "ai:pause",
+        json!({"brokerId": "7", "reason": "a broker took over", "timestamp": T0}),
+    ));
+    apply(event(
+        "notes:conversation:1",
+        "note",
+        json!({"noteId": "n1", "content": "Called her yesterday: wants a fixed rate, 2 kids, prefers email.", "brokerId": "2", "brokerName": "Alex Morgan", "timestamp": T0 - 100_000}),
+    ));
+    apply(presence(
+        "1",
+        "broker-2",
+        json!({"name": "Alex Morgan", "viewing": true, "composing": true}),
+    ));
+    state
+}
+
+#[test]
+fn a_conversation_with_a_note_a_claim_and_someone_writing() {
+    let state = shared_desk();
+    snapshot("shared_desk", &state);
+    let (buffer, _) = draw(&state, 160, 48);
+    let text = text_of(&buffer);
+    for words in [
+        "Claimed by Alex Morgan",
+        "Alex Morgan is writing a reply",
+        "AI paused by you",
+        "note · Alex Morgan · only brokers see it",
+    ] {
+        assert!(text.contains(words), "{words} on screen:\n{text}");
+    }
+    // The note's label has a role of its own, not the customer's nor a reply's.
+    let (x, y) = find(&buffer, "note · Alex").unwrap();
+    let theme = Theme::built_in("dark").unwrap();
+    assert_eq!(buffer[(x, y)].fg, theme.role(Role::Note).fg.unwrap());
+}
+
+#[test]
+fn the_send_guard_asks_before_a_reply_to_a_claimed_conversation() {
+    let mut state = shared_desk();
+    update(&mut state, Action::Command(Command::Send));
+    snapshot("send_guard", &state);
+}

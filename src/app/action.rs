@@ -38,6 +38,20 @@ pub enum Command {
     FocusSuggestions,
     /// Quick reply N (1-based), or the highlighted one.
     PickSuggestion(Option<u8>),
+    /// `broker:claim` on the selected or open conversation; `Release` lets it go.
+    Claim,
+    Release,
+    /// `ai:pause` / `ai:resume` on the selected or open conversation.
+    PauseAi,
+    ResumeAi,
+    /// Asks how long, then `status:snoozed` (again on a snoozed one: open).
+    Snooze,
+    /// `status:resolved` (again on a resolved one: open).
+    Resolve,
+    /// Write a private note for the brokers.
+    Note,
+    /// The inbox lists all, open, snoozed or resolved conversations.
+    InboxView,
     /// The supervisor's board, or back from it.
     Board,
     /// On the board: the next panel (table, alerts, charts, health) on a narrow screen.
@@ -70,6 +84,8 @@ pub struct PresenceSeen {
     pub away: bool,
     /// `viewing`, for brokers (absent means viewing).
     pub viewing: Option<bool>,
+    /// `composing`, for brokers: writing a reply.
+    pub composing: Option<bool>,
     pub timestamp: Option<i64>,
 }
 

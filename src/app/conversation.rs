@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, HashSet};
 use crate::protocol::events::{Actor, ConversationId};
 use crate::protocol::names::ChannelName;
 
+use super::handling::Handling;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sender {
     Customer,
@@ -20,6 +22,12 @@ pub enum Sender {
     },
     /// The dashboard's own notes: unknown or malformed events, gaps.
     System,
+    /// A private note between brokers (from the notes channel); the customer never sees it.
+    Note {
+        broker_id: String,
+        name: Option<String>,
+        mine: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,6 +138,8 @@ pub struct Conversation {
     pub read_sent: Option<String>,
     /// Events that were not understood, shown as system lines.
     pub odd_events: usize,
+    /// Who handles it: owner, AI paused, status, who is writing.
+    pub handling: Handling,
     /// Ids of the messages held, so a repeat (live and history overlapping) is cheap to spot.
     ids: HashSet<String>,
 }
@@ -161,6 +171,7 @@ impl Conversation {
             history_exhausted: false,
             read_sent: None,
             odd_events: 0,
+            handling: Handling::default(),
             ids: HashSet::new(),
         }
     }
@@ -265,15 +276,19 @@ impl Conversation {
             .find(|sender| matches!(sender, Sender::Me | Sender::Broker { .. }))
     }
 
-    /// Who answers the customer now, where known: whoever replied last.
+    /// Who answers the customer now, where known: a human once a broker paused the AI,
+    /// otherwise whoever replied last.
     pub fn in_charge(&self) -> Option<&'static str> {
+        if self.handling.ai_paused_by.is_some() {
+            return Some("human");
+        }
         self.messages
             .iter()
             .rev()
             .find_map(|message| match message.sender {
                 Sender::Ai { .. } => Some("AI"),
                 Sender::Me | Sender::Broker { .. } => Some("human"),
-                Sender::Customer | Sender::System => None,
+                Sender::Customer | Sender::System | Sender::Note { .. } => None,
             })
     }
 
@@ -289,11 +304,12 @@ impl Conversation {
         });
     }
 
+    /// The last message of the conversation itself (not a system line or a note).
     pub fn last_preview(&self) -> Option<&ChatMessage> {
         self.messages
             .iter()
             .rev()
-            .find(|message| message.sender != Sender::System)
+            .find(|message| !matches!(message.sender, Sender::System | Sender::Note { .. }))
     }
 
     pub fn newest_customer_message(&self) -> Option<&ChatMessage> {

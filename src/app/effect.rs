@@ -41,6 +41,11 @@ pub enum Effect {
     LeavePresence {
         channel: ChannelName,
     },
+    /// New presence data on a channel already entered (viewing, composing).
+    UpdatePresence {
+        channel: ChannelName,
+        data: serde_json::Value,
+    },
     FetchHistory {
         channel: ChannelName,
         before_ms: Option<i64>,
@@ -75,6 +80,7 @@ impl Effect {
                 | Self::ResendReply(_)
                 | Self::EnterPresence { .. }
                 | Self::LeavePresence { .. }
+                | Self::UpdatePresence { .. }
         )
     }
 }

@@ -69,6 +69,7 @@ impl Action {
                     name: field("name").and_then(Value::as_str).map(str::to_owned),
                     away: field("status").and_then(Value::as_str) == Some("away"),
                     viewing: field("viewing").and_then(Value::as_bool),
+                    composing: field("composing").and_then(Value::as_bool),
                     timestamp: member.timestamp,
                     channel,
                 })

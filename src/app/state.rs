@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use ratatui_textarea::TextArea;
 
-use crate::protocol::events::ConversationId;
+use crate::protocol::events::{ConversationId, ConversationStatus};
 use crate::protocol::names::{ChannelName, ClientId};
 
 use super::alert::AlertFeed;
@@ -39,6 +39,50 @@ pub enum SortMode {
 pub enum Popup {
     Help,
     ConfirmQuit,
+    /// Something changed since the reply was started: send anyway, edit or discard
+    /// (`AppState::guard_reasons` says what).
+    SendGuard,
+    /// How long to snooze, typed into `AppState::prompt`.
+    Snooze,
+}
+
+/// Which conversations the inbox lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboxView {
+    /// Every conversation, snoozed and resolved ones below the open.
+    All,
+    Open,
+    Snoozed,
+    Resolved,
+}
+
+impl InboxView {
+    pub fn next(self) -> Self {
+        match self {
+            Self::All => Self::Open,
+            Self::Open => Self::Snoozed,
+            Self::Snoozed => Self::Resolved,
+            Self::Resolved => Self::All,
+        }
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Open => "open",
+            Self::Snoozed => "snoozed",
+            Self::Resolved => "resolved",
+        }
+    }
+
+    fn shows(self, status: ConversationStatus) -> bool {
+        match self {
+            Self::All => true,
+            Self::Open => status == ConversationStatus::Open,
+            Self::Snoozed => status == ConversationStatus::Snoozed,
+            Self::Resolved => status == ConversationStatus::Resolved,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +180,21 @@ pub struct AppState {
     /// Where notifications go (none: off).
     pub notify_via: Vec<NotifyVia>,
     pub notify_limiter: NotifyLimiter,
+    pub inbox_view: InboxView,
+    /// The reply in the composer was started then, in that conversation: what arrived
+    /// since is what the send guard shows.
+    pub compose_started: Option<(ConversationId, i64)>,
+    /// Our presence says `composing: true`.
+    pub composing_sent: bool,
+    /// The composer writes a private note, not a reply.
+    pub note_mode: bool,
+    /// Ask before sending when something arrived since the reply was started.
+    pub guard: bool,
+    pub guard_reasons: Vec<String>,
+    /// The send guard may offer to pause the AI first.
+    pub guard_offers_pause: bool,
+    /// Text typed into a prompt popup (snooze).
+    pub prompt: String,
 }
 
 impl AppState {
@@ -178,6 +237,14 @@ impl AppState {
             sla_clock: SlaClock::default(),
             notify_via: Vec::new(),
             notify_limiter: NotifyLimiter::new(),
+            inbox_view: InboxView::All,
+            compose_started: None,
+            composing_sent: false,
+            note_mode: false,
+            guard: true,
+            guard_reasons: Vec::new(),
+            guard_offers_pause: false,
+            prompt: String::new(),
         }
     }
 
@@ -242,7 +309,10 @@ impl AppState {
         }
     }
 
-    fn shown(conversation: &Conversation, invert: bool, needle: &str) -> bool {
+    fn shown(view: InboxView, conversation: &Conversation, invert: bool, needle: &str) -> bool {
+        if !view.shows(conversation.handling.status) {
+            return false;
+        }
         if needle.is_empty() {
             return true;
         }
@@ -274,10 +344,11 @@ impl AppState {
     /// Recomputes the inbox order and keeps the selection valid.
     pub fn reorder(&mut self) {
         let (invert, needle) = self.filter_parts();
+        let view = self.inbox_view;
         let mut rows: Vec<&Conversation> = self
             .conversations
             .values()
-            .filter(|conversation| Self::shown(conversation, invert, &needle))
+            .filter(|conversation| Self::shown(view, conversation, invert, &needle))
             .collect();
         let sort = self.sort;
         rows.sort_by(|a, b| Self::compare(sort, a, b));
@@ -297,7 +368,7 @@ impl AppState {
         }
         let (invert, needle) = self.filter_parts();
         if let Some(conversation) = self.conversations.get(id)
-            && Self::shown(conversation, invert, &needle)
+            && Self::shown(self.inbox_view, conversation, invert, &needle)
         {
             let sort = self.sort;
             let conversations = &self.conversations;
@@ -324,8 +395,9 @@ impl AppState {
     }
 }
 
-/// Bigger is more urgent: breach, warning, waiting longest, unread, most recent.
-fn urgency_key(conversation: &Conversation) -> (u8, i64, usize, i64) {
+/// Bigger is more urgent: open before snoozed and resolved, then breach, warning, waiting
+/// longest, unread, most recent.
+fn urgency_key(conversation: &Conversation) -> (bool, u8, i64, usize, i64) {
     let sla = match conversation.sla_level() {
         Some(SlaLevel::Breach) => 2,
         Some(SlaLevel::Warning) => 1,
@@ -336,6 +408,7 @@ fn urgency_key(conversation: &Conversation) -> (u8, i64, usize, i64) {
         .waiting_since_ms
         .map_or(i64::MIN, |since| -since);
     (
+        conversation.handling.is_open(),
         sla,
         waiting,
         conversation.unread,

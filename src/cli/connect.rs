@@ -20,6 +20,9 @@ pub const ABLY_ENDPOINT: &str = "https://main.realtime.ably.net";
 #[derive(Debug, Clone, Args)]
 pub struct ConnectionArgs {
     /// Base URL of the service: Ably (default) or a hub such as http://127.0.0.1:8080.
+    /// For a hub on this machine (127.0.0.1, ::1, localhost) with neither --key nor
+    /// --auth-url, --broker-id signs in through the hub's token endpoint
+    /// ({endpoint}/api/ably/auth), as the demo's dashboard does.
     #[arg(long, env = "BROKERDASH_ENDPOINT")]
     pub endpoint: Option<String>,
     /// Ably API key appId.keyId:secret (basic auth).
@@ -91,6 +94,10 @@ pub enum ConnectError {
         "no credentials: give --key (ABLY_API_KEY) or --auth-url (BROKERDASH_AUTH_URL); for a local hub, `brokerdash hub` prints its development key"
     )]
     NoCredentials,
+    #[error(
+        "no credentials: for a hub on this machine give --broker-id (BROKERDASH_BROKER_ID) to sign in through its token endpoint, or --key (ABLY_API_KEY) or --auth-url (BROKERDASH_AUTH_URL)"
+    )]
+    LocalHubWithoutBroker,
 }
 
 impl ConnectionArgs {
@@ -127,24 +134,7 @@ impl ConnectionArgs {
             .clone()
             .or_else(|| section.key.clone().map(Secret::new));
         let auth_url = self.auth_url.clone().or_else(|| section.auth_url.clone());
-        let auth = match (auth_url, key) {
-            (Some(url), _) => {
-                let url = Url::parse(&url).map_err(ConnectError::AuthUrlNotUrl)?;
-                let broker_id = broker_id
-                    .clone()
-                    .ok_or(ConnectError::AuthUrlWithoutBroker)?;
-                AuthConfig::AuthUrl { url, broker_id }
-            }
-            (None, Some(key)) => {
-                let key: ApiKey = key.expose().parse().map_err(ConnectError::Key)?;
-                AuthConfig::Key {
-                    key,
-                    use_tokens: false,
-                    token_ttl_ms: None,
-                }
-            }
-            (None, None) => return Err(ConnectError::NoCredentials),
-        };
+        let auth = choose_auth(&endpoint, auth_url, key, broker_id.as_ref())?;
         let mut options = ClientOptions::new(endpoint, auth);
         let realtime_disabled = TransportChoice::realtime_disabled(
             std::env::var("ENABLE_ABLY_REALTIME").ok().as_deref(),
@@ -178,6 +168,56 @@ impl ConnectionArgs {
     }
 }
 
+/// How to sign in: an auth URL first, then a key; with neither, a hub on this machine
+/// signs the broker in itself, as the web app would.
+fn choose_auth(
+    endpoint: &Url,
+    auth_url: Option<String>,
+    key: Option<Secret>,
+    broker_id: Option<&String>,
+) -> Result<AuthConfig, ConnectError> {
+    Ok(match (auth_url, key) {
+        (Some(url), _) => {
+            let url = Url::parse(&url).map_err(ConnectError::AuthUrlNotUrl)?;
+            let broker_id = broker_id
+                .cloned()
+                .ok_or(ConnectError::AuthUrlWithoutBroker)?;
+            AuthConfig::AuthUrl { url, broker_id }
+        }
+        (None, Some(key)) => {
+            let key: ApiKey = key.expose().parse().map_err(ConnectError::Key)?;
+            AuthConfig::Key {
+                key,
+                use_tokens: false,
+                token_ttl_ms: None,
+            }
+        }
+        (None, None) if is_loopback(endpoint) => AuthConfig::AuthUrl {
+            url: endpoint
+                .join(HUB_TOKEN_PATH)
+                .map_err(ConnectError::AuthUrlNotUrl)?,
+            broker_id: broker_id
+                .cloned()
+                .ok_or(ConnectError::LocalHubWithoutBroker)?,
+        },
+        (None, None) => return Err(ConnectError::NoCredentials),
+    })
+}
+
+/// The hub's stand-in for the web app's token endpoint.
+pub(crate) const HUB_TOKEN_PATH: &str = "/api/ably/auth";
+
+/// A hub on this machine: the only place where the public development key and the
+/// hub's token endpoint are used without being asked for.
+pub(crate) fn is_loopback(endpoint: &Url) -> bool {
+    match endpoint.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
 /// The transport, flag first, then the web app's rollback switch, then the config; and
 /// the words the status bar gives for polling when it was chosen.
 pub(crate) fn choose_transport(
@@ -206,8 +246,7 @@ pub(crate) fn choose_transport(
 
 #[cfg(test)]
 mod tests {
-    use super::choose_transport;
-    use crate::realtime::TransportChoice;
+    use super::*;
 
     #[test]
     fn the_flag_wins_then_the_rollback_switch_then_the_config() {
@@ -229,5 +268,42 @@ mod tests {
         assert_eq!(chosen(None, false, Some("smoke signals")), None);
         let (_, why) = choose_transport(None, true, None).expect("poll");
         assert_eq!(why, "ENABLE_ABLY_REALTIME=false");
+    }
+
+    #[test]
+    fn a_loopback_hub_signs_a_broker_in_through_its_token_endpoint() {
+        let url = |text: &str| Url::parse(text).expect("a URL");
+        let broker = Some("8".to_owned());
+        let local = url("http://127.0.0.1:8080");
+        match choose_auth(&local, None, None, broker.as_ref()) {
+            Ok(AuthConfig::AuthUrl { url, broker_id }) => {
+                assert_eq!(url.as_str(), "http://127.0.0.1:8080/api/ably/auth");
+                assert_eq!(broker_id, "8");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            choose_auth(&url("http://localhost:8080"), None, None, None),
+            Err(ConnectError::LocalHubWithoutBroker)
+        ));
+        assert!(matches!(
+            choose_auth(&url("http://10.0.0.5:8080"), None, None, broker.as_ref()),
+            Err(ConnectError::NoCredentials)
+        ));
+        let key = Some(Secret::new(crate::hub::DEVELOPMENT_KEY));
+        assert!(matches!(
+            choose_auth(&local, None, key, broker.as_ref()),
+            Ok(AuthConfig::Key { .. })
+        ));
+    }
+
+    #[test]
+    fn loopback_means_this_machine() {
+        let loopback = |text: &str| is_loopback(&Url::parse(text).expect("a URL"));
+        assert!(loopback("http://127.0.0.1:8080"));
+        assert!(loopback("http://[::1]:8080"));
+        assert!(loopback("http://LOCALHOST:8080"));
+        assert!(!loopback("http://10.0.0.5:8080"));
+        assert!(!loopback("https://main.realtime.ably.net"));
     }
 }

@@ -1,6 +1,7 @@
 //! Starting the dashboard: against the configured service, or (`demo`) against a hub and
 //! a simulation in this process, through the same protocol and code path.
 
+use std::io::Write;
 use std::path::Path;
 
 use url::Url;
@@ -48,6 +49,7 @@ pub async fn run(args: &DashboardArgs) -> Result<(), CliError> {
     let desk = super::desk::resolve(&args.desk, &connection.file, screen_reader)?;
     let store = open_store(&connection.state_dir)?;
     let options = DashboardOptions {
+        initial_notice: None,
         client,
         identity,
         channels: connection.channels.clone(),
@@ -56,6 +58,7 @@ pub async fn run(args: &DashboardArgs) -> Result<(), CliError> {
         notify: desk.notify,
         sla_clock: desk.sla_clock,
         board: desk.board,
+        guard: desk.guard,
         canned: connection.file.canned.clone(),
         keymap: crate::input::Keymap::with_overrides(&connection.file.keys)?,
         suggestions_base,
@@ -76,15 +79,12 @@ pub async fn run(args: &DashboardArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// The hub on a free loopback port, the simulation, and the dashboard signed in as a
-/// broker through the web app's auth endpoint: the same path as against Ably.
+/// The hub on a free loopback port (or `--listen`), the simulation, and the dashboard
+/// signed in as a broker through the web app's auth endpoint: the same path as against
+/// Ably.
 pub async fn demo(args: DemoArgs) -> Result<(), CliError> {
     let state_dir = fresh_demo_state()?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(CliError::DemoPort)?;
-    let hub = crate::hub::spawn(listener, crate::hub::HubConfig::development())
-        .map_err(CliError::DemoPort)?;
+    let (hub, join) = demo_hub(&args).await?;
     let endpoint = Url::parse(&hub.url())?;
     let key: crate::auth::ApiKey = crate::hub::DEVELOPMENT_KEY
         .parse()
@@ -118,7 +118,12 @@ pub async fn demo(args: DemoArgs) -> Result<(), CliError> {
         super::connect::choose_transport(args.transport, realtime_disabled, None)?;
     let desk = demo_desk(&args, simulated_warning, simulated_violation)?;
     let store = open_store(&state_dir)?;
+    if let Some(join) = &join {
+        // Before the screen takes over, so it stays in the terminal.
+        let _ = writeln!(std::io::stderr(), "{join}");
+    }
     let options = DashboardOptions {
+        initial_notice: join,
         client,
         identity: Identity {
             broker_id: DEMO_BROKER.to_owned(),
@@ -130,6 +135,7 @@ pub async fn demo(args: DemoArgs) -> Result<(), CliError> {
         notify: desk.notify,
         sla_clock: desk.sla_clock,
         board: desk.board,
+        guard: desk.guard,
         canned: demo_canned(),
         keymap: crate::input::Keymap::default(),
         suggestions_base: endpoint,
@@ -151,6 +157,31 @@ pub async fn demo(args: DemoArgs) -> Result<(), CliError> {
 }
 
 const DEMO_BROKER: &str = "demo";
+
+/// The demo's hub, and with `--listen` the line telling a second broker how to join.
+/// Loopback only: the hub takes the public development key and signs anyone in.
+async fn demo_hub(args: &DemoArgs) -> Result<(crate::hub::RunningHub, Option<String>), CliError> {
+    let listener = match args.listen {
+        Some(addr) if !addr.ip().is_loopback() => {
+            return Err(CliError::DemoListenBeyondLoopback(addr));
+        }
+        Some(addr) => tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| CliError::Listen { addr, source })?,
+        None => tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(CliError::DemoPort)?,
+    };
+    let hub = crate::hub::spawn(listener, crate::hub::HubConfig::development())
+        .map_err(CliError::DemoPort)?;
+    let join = args.listen.map(|_| {
+        format!(
+            "Others can join: brokerdash --endpoint {} --broker-id 8 --broker-name \"Sam Lee\"",
+            hub.url()
+        )
+    });
+    Ok((hub, join))
+}
 
 /// The demo's own state folder, beside the real one, emptied: each demo starts fresh (the
 /// simulation replays the same ids for a seed).

@@ -43,6 +43,8 @@ pub struct Desk {
     pub notify: Vec<NotifyVia>,
     pub sla_clock: SlaClock,
     pub board: bool,
+    /// The send guard (`[compose] guard`).
+    pub guard: bool,
 }
 
 /// `bell` is the older `[dashboard] bell = true`: the bell among the notifications. In the
@@ -94,6 +96,7 @@ pub fn resolve(args: &DeskArgs, file: &FileConfig, screen_reader: bool) -> Resul
             hours,
         },
         board: args.view == Some(View::Board),
+        guard: file.compose.guard.unwrap_or(true),
     })
 }
 

@@ -59,6 +59,16 @@ pub enum CliError {
     SimulationAborted(tokio::task::JoinError),
     #[error("the simulation could not start: {0}")]
     Simulation(#[from] crate::sim::SimError),
+    #[error(
+        "demo --listen {0}: the demo's hub accepts the public development key and signs anyone in as a broker, so it listens on loopback only (127.0.0.1 or ::1); for other machines run `brokerdash hub` on that address"
+    )]
+    DemoListenBeyondLoopback(SocketAddr),
+    #[error(
+        "sim against {0} needs --key (or ABLY_API_KEY): the development key is only accepted by a hub on this machine"
+    )]
+    SimWithoutKey(String),
+    #[error("--key: {0}")]
+    SimKey(crate::auth::KeyError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
     #[error("--since {given:?}: {source}")]

@@ -6,8 +6,9 @@
 //! conversations about 0.3 ms, so one thread has room to spare; and it spares every message a
 //! hand-off between threads (a wake-up of another thread) and the state any lock. The
 //! outbox's SQLite writes are small (a row per reply or draft) and follow the broker's keys,
-//! not the traffic. What serves others (the hub, the proxy, and the demo, which holds a hub
-//! and the simulated customers) gets a worker per core.
+//! not the traffic. What serves others (the hub, the proxy, the demo, which holds a hub
+//! and the simulated customers, and `sim`, the simulated cast alone, whose clients the
+//! others watch) gets a worker per core.
 
 mod alerts;
 mod bench;
@@ -16,6 +17,7 @@ mod dashboard;
 mod desk;
 mod error;
 mod proxy;
+mod sim;
 
 pub use error::CliError;
 
@@ -70,6 +72,9 @@ pub enum Mode {
     /// The whole system on this machine: a hub, simulated customers, AI broker, SLA
     /// monitor and a second broker, and the dashboard on top. No account, no network.
     Demo(DemoArgs),
+    /// The demo's simulated cast alone (customers, AI worker, SLA monitor, a second
+    /// broker), against a hub or a real Ably app, for a load rehearsal; until Ctrl+C.
+    Sim(sim::SimArgs),
     /// Run the hub: a local Ably-compatible server for development, demos and tests
     /// (production uses Ably itself).
     Hub(HubArgs),
@@ -132,6 +137,11 @@ pub struct DemoArgs {
     /// traffic in one (for rehearsals and the memory benchmark).
     #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
+    /// Where the demo's hub listens (say 127.0.0.1:8080), instead of a free port, so a
+    /// second dashboard can join; it prints how. Loopback only: the demo's hub takes the
+    /// public development key (for other machines, run `brokerdash hub`).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
     #[command(flatten)]
     pub desk: desk::DeskArgs,
 }
@@ -199,6 +209,7 @@ fn run_on_runtime(mode: Option<Mode>, dashboard_args: &DashboardArgs) -> Result<
     match mode {
         None => runtime.block_on(dashboard::run(dashboard_args)),
         Some(Mode::Demo(args)) => runtime.block_on(dashboard::demo(args)),
+        Some(Mode::Sim(args)) => runtime.block_on(sim::run(args)),
         Some(Mode::Hub(args)) => runtime.block_on(run_hub(args)),
         Some(Mode::Proxy(args)) => runtime.block_on(proxy::run(args)),
         Some(Mode::Tail { connection, jsonl }) => runtime.block_on(run_tail(&connection, jsonl)),

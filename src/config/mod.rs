@@ -23,6 +23,8 @@ pub struct FileConfig {
     pub sla: SlaSection,
     #[serde(default)]
     pub notify: NotifySection,
+    #[serde(default)]
+    pub compose: ComposeSection,
     /// Canned replies by short code, expanded with `/code` in the composer.
     #[serde(default)]
     pub canned: BTreeMap<String, String>,
@@ -71,6 +73,15 @@ pub struct SlaSection {
     pub hours: Option<String>,
     /// The hours' time zone as a UTC offset (`"+01:00"`, `"UTC"`); the system's by default.
     pub time_zone: Option<String>,
+}
+
+/// Writing replies.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComposeSection {
+    /// Ask before sending when the customer or another broker wrote since the reply was
+    /// started (default true).
+    pub guard: Option<bool>,
 }
 
 /// Desktop and bell notifications.

@@ -31,6 +31,7 @@ pub enum Role {
     Me,
     Broker,
     System,
+    Note,
     SlaWarning,
     SlaBreach,
     Online,
@@ -49,7 +50,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 26] = [
+    pub const ALL: [Role; 27] = [
         Role::Text,
         Role::Dim,
         Role::Border,
@@ -61,6 +62,7 @@ impl Role {
         Role::Me,
         Role::Broker,
         Role::System,
+        Role::Note,
         Role::SlaWarning,
         Role::SlaBreach,
         Role::Online,
@@ -91,6 +93,7 @@ impl Role {
             Self::Me => "me",
             Self::Broker => "broker",
             Self::System => "system",
+            Self::Note => "note",
             Self::SlaWarning => "sla_warning",
             Self::SlaBreach => "sla_breach",
             Self::Online => "online",

@@ -67,6 +67,14 @@ impl Executor {
                     }
                 });
             }
+            Effect::UpdatePresence { channel, data } => {
+                let update = self.client.update(&channel, Some(data));
+                tokio::spawn(async move {
+                    if let Err(error) = update.await {
+                        warn!(%channel, %error, "presence update failed");
+                    }
+                });
+            }
             Effect::LeavePresence { channel } => {
                 let leave = self.client.leave(&channel);
                 tokio::spawn(async move {

@@ -30,12 +30,16 @@ pub struct DashboardOptions {
     pub sla_clock: crate::app::sla_clock::SlaClock,
     /// Start on the supervisor's board.
     pub board: bool,
+    /// Ask before sending when something arrived since the reply was started.
+    pub guard: bool,
     pub canned: BTreeMap<String, String>,
     pub keymap: Keymap,
     /// Where the web app serves quick suggestions.
     pub suggestions_base: Url,
     /// The screen-reader mode's settings.
     pub speech: speech::SpeechOptions,
+    /// Shown as the first notice (the demo: how a second broker joins).
+    pub initial_notice: Option<String>,
 }
 
 /// Why a front end (the dashboard or the screen-reader mode) could not run.

@@ -56,6 +56,8 @@ impl Session {
         );
         state.notify_via.clone_from(&options.notify);
         state.sla_clock = options.sla_clock.clone();
+        state.guard = options.guard;
+        state.notice.clone_from(&options.initial_notice);
         state.utc_offset_s = crate::ui::text::local_utc_offset_s();
         if options.board {
             state.focus = crate::app::state::Focus::Board;

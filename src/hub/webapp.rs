@@ -1,5 +1,5 @@
 //! The web app's two endpoints the dashboard uses, so the hub can stand in for it:
-//! `POST /api/ably/auth` (a signed TokenRequest for a broker) and
+//! `POST /api/ably/auth` (a signed TokenRequest for a broker or a customer) and
 //! `GET /api/chat/suggestions` (quick replies for the conversation's last customer message).
 
 use std::collections::HashMap;
@@ -13,15 +13,85 @@ use serde_json::{Value, json};
 use crate::auth::{Capability, Operation, TokenParams, TokenRequest, new_nonce};
 use crate::protocol::ErrorInfo;
 use crate::protocol::data::{self, Payload};
-use crate::protocol::names::ClientId;
+use crate::protocol::names::{ClientId, ConversationId};
 
 use super::clock::now_ms;
 use super::http::{ApiError, ApiResult, Hub, body_fields};
 use super::state::lock;
 
-const BROKER_TOKEN_TTL_MS: u64 = 60 * 60 * 1000;
+const TOKEN_TTL_MS: u64 = 60 * 60 * 1000;
 
-/// What a broker may do: everything on conversations, and watch channels open and close.
+/// Brokers' private notes on a conversation; `conversation:*` does not reach them, so
+/// they need their own grant, and customers must never get one.
+const NOTES_CHANNELS: &str = "notes:conversation:*";
+
+/// Whom the web app signs a token for: the body names exactly one of the two ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Requester {
+    Broker(String),
+    Customer(ConversationId),
+}
+
+impl Requester {
+    /// Reads `brokerId` or `conversationId`; both or neither is refused, so a broker
+    /// token is never handed out by mistake to a body meant for a customer.
+    fn from_fields(fields: &HashMap<String, String>) -> Result<Self, ErrorInfo> {
+        let broker = fields.get("brokerId").map(|id| valid_id("brokerId", id));
+        let conversation = fields
+            .get("conversationId")
+            .map(|id| valid_id("conversationId", id));
+        match (broker, conversation) {
+            (Some(broker), None) => Ok(Self::Broker(broker?.to_owned())),
+            (None, Some(conversation)) => Ok(Self::Customer(ConversationId::new(conversation?))),
+            (Some(_), Some(_)) => Err(ErrorInfo::new(
+                40000,
+                400,
+                "Send either brokerId or conversationId, not both",
+            )),
+            (None, None) => Err(ErrorInfo::new(
+                40000,
+                400,
+                "brokerId or conversationId is required (letters, digits, '-' or '_')",
+            )),
+        }
+    }
+
+    fn client_id(&self) -> ClientId {
+        match self {
+            Self::Broker(broker_id) => ClientId::broker(broker_id),
+            Self::Customer(conversation) => ClientId::customer(conversation),
+        }
+    }
+
+    fn capability(&self) -> Capability {
+        match self {
+            Self::Broker(_) => broker_capability(),
+            Self::Customer(conversation) => customer_capability(conversation),
+        }
+    }
+}
+
+/// Only letters, digits, '-' and '_': an id ends up in a capability resource, where `*`
+/// or `:` would widen what the token reaches.
+fn valid_id<'a>(field: &str, id: &'a str) -> Result<&'a str, ErrorInfo> {
+    let id = id.trim();
+    let valid = !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if valid {
+        Ok(id)
+    } else {
+        Err(ErrorInfo::new(
+            40000,
+            400,
+            format!("{field} must be letters, digits, '-' or '_'"),
+        ))
+    }
+}
+
+/// What a broker may do: everything on conversations and their notes, and watch
+/// channels open and close.
 pub(crate) fn broker_capability() -> Capability {
     Capability::from_grants([
         (
@@ -34,34 +104,42 @@ pub(crate) fn broker_capability() -> Capability {
                 Operation::ChannelMetadata,
             ][..],
         ),
+        (
+            NOTES_CHANNELS,
+            &[
+                Operation::Subscribe,
+                Operation::Publish,
+                Operation::Presence,
+                Operation::History,
+            ][..],
+        ),
         ("[meta]channel.lifecycle", &[Operation::Subscribe][..]),
     ])
 }
 
+/// What a customer may do: talk and be present on their own conversation, nothing else.
+pub(crate) fn customer_capability(conversation: &ConversationId) -> Capability {
+    let channel = conversation.channel();
+    Capability::from_grants([(
+        channel.as_str(),
+        &[
+            Operation::Subscribe,
+            Operation::Publish,
+            Operation::Presence,
+        ][..],
+    )])
+}
+
+/// Signs a TokenRequest for the broker or customer the body names, as the web app does.
 pub(crate) async fn auth(State(hub): Hub, headers: HeaderMap, body: Bytes) -> ApiResult {
     let fields = body_fields(&headers, &body);
-    let broker_id = fields
-        .get("brokerId")
-        .map(|id| id.trim())
-        .filter(|id| {
-            !id.is_empty()
-                && id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        })
-        .ok_or_else(|| {
-            ApiError(ErrorInfo::new(
-                40000,
-                400,
-                "brokerId is required (letters, digits, '-' or '_')",
-            ))
-        })?;
+    let requester = Requester::from_fields(&fields)?;
     let ttl_ms = match fields.get("ttl") {
         Some(text) => Some(
             text.parse::<u64>()
                 .map_err(|_| ApiError(ErrorInfo::new(40003, 400, "ttl must be milliseconds")))?,
         ),
-        None => Some(BROKER_TOKEN_TTL_MS),
+        None => Some(TOKEN_TTL_MS),
     };
     let key = hub.authority.first_key().ok_or_else(|| {
         ApiError(ErrorInfo::new(
@@ -72,8 +150,8 @@ pub(crate) async fn auth(State(hub): Hub, headers: HeaderMap, body: Bytes) -> Ap
     })?;
     let params = TokenParams {
         ttl_ms,
-        capability: Some(broker_capability().canonical()),
-        client_id: Some(ClientId::broker(broker_id).into_string()),
+        capability: Some(requester.capability().canonical()),
+        client_id: Some(requester.client_id().into_string()),
     };
     let timestamp = u64::try_from(now_ms()).unwrap_or(0);
     let request = TokenRequest::sign(key, &params, timestamp, new_nonce());
@@ -215,5 +293,62 @@ mod tests {
         assert!(capability.allows("conversation:9", &Operation::Publish));
         assert!(capability.allows("[meta]channel.lifecycle", &Operation::Subscribe));
         assert!(!capability.allows("admin:1", &Operation::Subscribe));
+        assert!(capability.allows("notes:conversation:9", &Operation::History));
+        assert!(!capability.allows("notes:conversation:9", &Operation::ChannelMetadata));
+        assert_eq!(
+            capability.canonical(),
+            r#"{"[meta]channel.lifecycle":["subscribe"],"conversation:*":["channel-metadata","history","presence","publish","subscribe"],"notes:conversation:*":["history","presence","publish","subscribe"]}"#
+        );
+    }
+
+    #[test]
+    fn conversation_grants_do_not_reach_notes() {
+        let conversations =
+            Capability::from_grants([("conversation:*", &[Operation::Subscribe][..])]);
+        assert!(!conversations.allows("notes:conversation:1", &Operation::Subscribe));
+        let customer = customer_capability(&ConversationId::new("42"));
+        assert!(customer.allows("conversation:42", &Operation::Presence));
+        assert!(!customer.allows("conversation:42", &Operation::History));
+        assert!(!customer.allows("conversation:43", &Operation::Subscribe));
+        assert!(!customer.allows("notes:conversation:42", &Operation::Subscribe));
+    }
+
+    fn fields(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn the_body_names_a_broker_or_a_customer() {
+        let broker = Requester::from_fields(&fields(&[("brokerId", " 7 ")])).unwrap();
+        assert_eq!(broker, Requester::Broker("7".into()));
+        assert_eq!(broker.client_id().as_str(), "broker-7");
+        let customer = Requester::from_fields(&fields(&[("conversationId", "42")])).unwrap();
+        assert_eq!(customer.client_id().as_str(), "customer-42");
+        assert_eq!(
+            customer.capability().canonical(),
+            r#"{"conversation:42":["presence","publish","subscribe"]}"#
+        );
+    }
+
+    #[test]
+    fn both_ids_neither_or_a_bad_one_is_refused() {
+        let both = fields(&[("brokerId", "7"), ("conversationId", "42")]);
+        for (body, words) in [
+            (both, "not both"),
+            (fields(&[]), "brokerId or conversationId is required"),
+            (fields(&[("conversationId", "*")]), "conversationId must be"),
+            (
+                fields(&[("conversationId", "1:2")]),
+                "conversationId must be",
+            ),
+            (fields(&[("brokerId", "")]), "brokerId must be"),
+        ] {
+            let error = Requester::from_fields(&body).unwrap_err();
+            assert_eq!((error.code, error.status_code), (40000, 400));
+            assert!(error.message.contains(words), "{}", error.message);
+        }
     }
 }

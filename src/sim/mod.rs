@@ -5,7 +5,8 @@
 //! - `script`: the cast (names, personas, questions) drawn from the seed.
 //! - `plan`: each customer's timed steps, pure and seeded.
 //! - `connection`: connecting, attaching and publishing, shared by every actor.
-//! - `customer`, `ai` (+ `answers`), `sla`, `broker`: the actors.
+//! - `customer`, `ai` (+ `answers`, and `pause` for `ai:pause` / `ai:resume`), `sla`,
+//!   `broker`: the actors.
 //!
 //! Determinism: every random choice comes from a `StdRng` derived from the seed, per actor
 //! (and, for the AI, per message it answers), so content, names, personas and each actor's
@@ -20,6 +21,7 @@ mod answers;
 mod broker;
 mod connection;
 mod customer;
+mod pause;
 mod plan;
 pub mod script;
 mod sla;

@@ -85,6 +85,10 @@ pub fn render(
     let focused = state.focus == Focus::Composer;
     let title = if state.read_only {
         " Read-only — replies are off ".to_owned()
+    } else if focused && state.note_mode {
+        " Private note — only brokers see it · Enter saves · Esc leaves ".to_owned()
+    } else if focused && crate::app::update::ai_answering(state) {
+        " Reply — the AI is answering: Alt+t pauses it · Enter sends · Esc leaves ".to_owned()
     } else if focused {
         " Reply — Enter sends · Alt+Enter new line · Esc leaves (draft kept) ".to_owned()
     } else {

@@ -39,14 +39,8 @@ pub fn render(
     if inner.height == 0 || inner.width < 4 {
         return None;
     }
-    let mut top = inner.y;
+    let top = top_lines(frame, inner, state, conversation, theme);
     let mut bottom = inner.y + inner.height;
-    if let Some(sla) = &shown_sla(state, conversation) {
-        let (text, role) = sla_banner(state, conversation, sla);
-        let text = truncate(&text, usize::from(inner.width));
-        line(frame, inner, top, Span::styled(text, theme.role(role)));
-        top += 1;
-    }
     if let Some(typing) = &conversation.typing
         && bottom > top
     {
@@ -90,6 +84,39 @@ pub fn render(
         focused,
         state.utc_offset_s,
     )
+}
+
+/// The SLA banner and who handles the conversation, above the messages; returns the first
+/// row left for them.
+fn top_lines(
+    frame: &mut Frame,
+    inner: Rect,
+    state: &AppState,
+    conversation: &Conversation,
+    theme: &Theme,
+) -> u16 {
+    let mut top = inner.y;
+    if let Some(sla) = &shown_sla(state, conversation) {
+        let (text, role) = sla_banner(state, conversation, sla);
+        let text = truncate(&text, usize::from(inner.width));
+        line(frame, inner, top, Span::styled(text, theme.role(role)));
+        top += 1;
+    }
+    let handling = super::handling::handling_words(state, conversation);
+    if !handling.is_empty() && inner.height > 3 {
+        let text = truncate(
+            &format!(" {} ", handling.join(" · ")),
+            usize::from(inner.width),
+        );
+        line(
+            frame,
+            inner,
+            top,
+            Span::styled(text, theme.role(Role::Broker)),
+        );
+        top += 1;
+    }
+    top
 }
 
 /// One line of `area`, at row `y`.
@@ -185,6 +212,17 @@ fn sender_label(
             theme.role(Role::Broker),
         ),
         Sender::System => ("Note".to_owned(), theme.role(Role::System)),
+        Sender::Note { name, mine, .. } => {
+            let who = if *mine {
+                "you".to_owned()
+            } else {
+                name.clone().unwrap_or_else(|| "a broker".to_owned())
+            };
+            (
+                format!("note · {who} · only brokers see it"),
+                theme.role(Role::Note),
+            )
+        }
     }
 }
 

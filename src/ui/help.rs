@@ -6,6 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
+use crate::app::state::AppState;
 use crate::config::theme::{Role, Theme};
 use crate::input::{Context, Keymap};
 
@@ -127,4 +128,83 @@ pub fn render_confirm_quit(
         popup,
     );
     (inner.x, inner.y)
+}
+
+/// "Before you send": what arrived or changed since the reply was started, and the keys.
+pub fn render_send_guard(
+    frame: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+    state: &AppState,
+) -> (u16, u16) {
+    let mut lines: Vec<String> = state
+        .guard_reasons
+        .iter()
+        .map(|reason| format!("• {reason}"))
+        .collect();
+    lines.push(String::new());
+    let pause = if state.guard_offers_pause {
+        "p pause the AI and send · "
+    } else {
+        ""
+    };
+    lines.push(format!(
+        "{pause}s send anyway · e edit (draft kept) · d discard"
+    ));
+    let width = 70.min(area.width);
+    let room = usize::from(width.saturating_sub(2)).max(1);
+    let rows: usize = lines
+        .iter()
+        .map(|line| {
+            unicode_width::UnicodeWidthStr::width(line.as_str())
+                .div_ceil(room)
+                .max(1)
+        })
+        .sum();
+    let height = u16::try_from(rows + 2).unwrap_or(u16::MAX).min(area.height);
+    let popup = centred(area, width, height);
+    frame.render_widget(Clear, popup);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.role(Role::BorderFocused))
+        .title(" Before you send ");
+    let inner = block.inner(popup);
+    frame.render_widget(
+        Paragraph::new(lines.join("\n"))
+            .wrap(ratatui::widgets::Wrap { trim: false })
+            .block(block),
+        popup,
+    );
+    (inner.x, inner.y)
+}
+
+/// "Snooze until": the typed text, with examples; the cursor after the text.
+pub fn render_snooze(frame: &mut Frame, area: Rect, theme: &Theme, state: &AppState) -> (u16, u16) {
+    let popup = centred(area, 60, 5);
+    frame.render_widget(Clear, popup);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.role(Role::BorderFocused))
+        .title(" Snooze until ");
+    let inner = block.inner(popup);
+    let text = format!(
+        "> {}\n30m, 1h, 14:30, tomorrow 9:00 · empty: until they write · Enter / Esc",
+        state.prompt
+    );
+    frame.render_widget(
+        Paragraph::new(text)
+            .wrap(ratatui::widgets::Wrap { trim: false })
+            .block(block),
+        popup,
+    );
+    let typed =
+        u16::try_from(unicode_width::UnicodeWidthStr::width(state.prompt.as_str())).unwrap_or(0);
+    (
+        inner
+            .x
+            .saturating_add(2)
+            .saturating_add(typed)
+            .min(inner.right().saturating_sub(1)),
+        inner.y,
+    )
 }

@@ -164,6 +164,9 @@ fn second_line(
     if conversation.typing.is_some() {
         second.push(Span::styled(" · typing…", theme.role(Role::Typing)));
     }
+    for mark in super::handling::inbox_marks(state, conversation) {
+        second.push(Span::styled(format!(" · {mark}"), theme.role(Role::Broker)));
+    }
     if conversation.has_draft() {
         second.push(Span::styled(
             theme.mark(" · ✎ draft", " · draft"),

@@ -5,6 +5,7 @@
 mod board;
 mod composer;
 mod conversation;
+pub mod handling;
 mod help;
 mod inbox;
 mod pane;
@@ -68,6 +69,8 @@ fn render_popup(
             theme,
             state.outbox.len(),
         )),
+        Some(Popup::SendGuard) => Some(help::render_send_guard(frame, area, theme, state)),
+        Some(Popup::Snooze) => Some(help::render_snooze(frame, area, theme, state)),
         None => None,
     }
 }

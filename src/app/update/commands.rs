@@ -11,14 +11,26 @@ use super::super::action::Command;
 use super::super::conversation::{ChatMessage, Delivery, Sender};
 use super::super::effect::Effect;
 use super::super::state::{AppState, Focus, Popup, SortMode, new_composer};
+use super::handling::{self, ControlAsk};
 use super::net::send_read_receipt;
-use super::{board, replies, typing_effect};
+use super::{board, guard, replies, typing_effect};
 
 pub(super) fn command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>) {
     state.notice = None;
     match command {
         Command::NextPane => cycle_focus(state, true),
         Command::PreviousPane => cycle_focus(state, false),
+        Command::Claim => handling::control(state, ControlAsk::Claim, effects),
+        Command::Release => handling::control(state, ControlAsk::Release, effects),
+        Command::PauseAi => handling::control(state, ControlAsk::PauseAi, effects),
+        Command::ResumeAi => handling::control(state, ControlAsk::ResumeAi, effects),
+        Command::Resolve => handling::control(state, ControlAsk::Resolve, effects),
+        Command::Snooze => handling::snooze(state, effects),
+        Command::Note => write_note(state, effects),
+        Command::InboxView => {
+            state.inbox_view = state.inbox_view.next();
+            state.reorder();
+        }
         Command::Board => board::toggle(state),
         Command::NextPanel => state.board.panel = state.board.panel.next(),
         _ if state.focus == Focus::Board && board::command(state, &command, effects) => {}
@@ -80,7 +92,7 @@ pub(super) fn command(state: &mut AppState, command: Command, effects: &mut Vec<
                 conversation.scroll = Default::default();
             }
         }
-        Command::Send => send(state, effects),
+        Command::Send => send(state, effects, false),
         Command::Newline => {
             state.composer.insert_newline();
         }
@@ -105,6 +117,18 @@ pub(super) fn command(state: &mut AppState, command: Command, effects: &mut Vec<
                 state.popup = Some(Popup::ConfirmQuit);
             }
         }
+    }
+}
+
+/// `n`: the composer writes a private note for the brokers (read-only: refused).
+fn write_note(state: &mut AppState, effects: &mut Vec<Effect>) {
+    if state.read_only {
+        state.notice = Some("Read-only: nothing is sent".into());
+        return;
+    }
+    focus_composer(state, effects);
+    if state.focus == Focus::Composer {
+        state.note_mode = true;
     }
 }
 
@@ -234,6 +258,20 @@ fn focus_composer(state: &mut AppState, effects: &mut Vec<Effect>) {
     }
 }
 
+/// The send guard's "discard": the reply and its draft go.
+pub(super) fn discard(state: &mut AppState, effects: &mut Vec<Effect>) {
+    state.composer = new_composer();
+    state.compose_started = None;
+    handling::stop_composing(state, effects);
+    if let Some(channel) = state.open_conversation().map(|c| c.channel.clone())
+        && state.typing_sent_ms.take().is_some()
+    {
+        effects.push(typing_effect(state, &channel, false));
+    }
+    save_draft(state, effects);
+    state.focus = Focus::Conversation;
+}
+
 fn save_draft(state: &mut AppState, effects: &mut Vec<Effect>) {
     let text = state.composer.lines().join("\n");
     if let Some(conversation) = open_mut(state)
@@ -264,8 +302,11 @@ pub(super) fn open(state: &mut AppState, id: &ConversationId, effects: &mut Vec<
     {
         effects.push(Effect::LeavePresence { channel: previous });
     }
+    handling::stop_composing(state, effects);
+    state.note_mode = false;
     state.open = Some(id.clone());
     state.selected = Some(id.clone());
+    handling::watch_notes(state, id, effects);
     let name = state.me.broker_name.clone();
     let read_only = state.read_only;
     let Some(conversation) = state.conversations.get_mut(id) else {
@@ -284,7 +325,7 @@ pub(super) fn open(state: &mut AppState, id: &ConversationId, effects: &mut Vec<
     if !read_only {
         effects.push(Effect::EnterPresence {
             channel: conversation.channel.clone(),
-            data: json!({"name": name, "viewing": true}),
+            data: json!({"name": name, "viewing": true, "composing": false}),
         });
     }
     if !conversation.history_requested {
@@ -317,13 +358,21 @@ pub(crate) fn request_suggestions(state: &mut AppState, effects: &mut Vec<Effect
     });
 }
 
-fn send(state: &mut AppState, effects: &mut Vec<Effect>) {
+/// Enter in the composer: a note goes to the notes channel; a reply is checked by the send
+/// guard first, unless the broker already chose to send it anyway.
+pub(super) fn send(state: &mut AppState, effects: &mut Vec<Effect>, confirmed: bool) {
     if state.read_only {
         return;
     }
     let text = state.composer.lines().join("\n");
     let trimmed = text.trim();
     if trimmed.is_empty() {
+        return;
+    }
+    if state.note_mode {
+        handling::send_note(state, trimmed.to_owned(), effects);
+        state.note_mode = false;
+        state.composer = new_composer();
         return;
     }
     // `/code` alone expands a canned reply for editing instead of sending.
@@ -339,6 +388,15 @@ fn send(state: &mut AppState, effects: &mut Vec<Effect>) {
             None => state.notice = Some(format!("No canned reply named /{code}")),
         }
         return;
+    }
+    if !confirmed {
+        let (reasons, offers_pause) = guard::reasons(state);
+        if !reasons.is_empty() {
+            state.guard_reasons = reasons;
+            state.guard_offers_pause = offers_pause;
+            state.popup = Some(Popup::SendGuard);
+            return;
+        }
     }
     let Some(id) = state.open.clone() else { return };
     let Some((channel, newest)) = state
@@ -369,6 +427,8 @@ fn send(state: &mut AppState, effects: &mut Vec<Effect>) {
         conversation.draft.clear();
     }
     state.composer = new_composer();
+    state.compose_started = None;
+    handling::stop_composing(state, effects);
     effects.push(Effect::SaveDraft {
         channel,
         text: String::new(),

@@ -15,7 +15,7 @@ use super::super::conversation::{
 use super::super::effect::Effect;
 use super::super::state::AppState;
 use super::net::send_read_receipt;
-use super::{ensure_conversation, replies, supervision};
+use super::{ensure_conversation, handling, replies, supervision};
 
 /// What a live event did, beyond the conversation itself.
 #[derive(Default)]
@@ -32,9 +32,16 @@ struct Outcome {
 }
 
 pub(super) fn live(state: &mut AppState, incoming: Incoming, effects: &mut Vec<Effect>) {
+    if incoming.channel.starts_with("notes:") {
+        handling::note(state, incoming, effects);
+        return;
+    }
     let Some(id) = ensure_conversation(state, &incoming.channel, effects) else {
         return;
     };
+    if handling::apply_control(state, &incoming) {
+        return;
+    }
     let on_screen = state.open.as_ref() == Some(&id);
     let me = state.me.broker_id.clone();
     let now = state.now_ms;
@@ -61,6 +68,8 @@ pub(super) fn live(state: &mut AppState, incoming: Incoming, effects: &mut Vec<E
             );
             if outcome.customer_wrote {
                 conversation.awaiting_reply_since_ms.get_or_insert(at_ms);
+                // Snoozed or resolved: the customer writing brings it back.
+                conversation.handling.customer_wrote();
             }
         }
         ConversationEvent::AiMessage {
@@ -139,6 +148,12 @@ pub(super) fn live(state: &mut AppState, incoming: Incoming, effects: &mut Vec<E
             }
         }
         ConversationEvent::SuggestionSelected { .. } => {}
+        // Applied above (a repeat lands here and changes nothing); notes come on their own
+        // channel.
+        ConversationEvent::Claim { .. }
+        | ConversationEvent::AiPause { .. }
+        | ConversationEvent::Status { .. }
+        | ConversationEvent::Note { .. } => {}
         ConversationEvent::Unknown { name, data } => {
             let text = format!(
                 "Unknown event {}: {}",
@@ -294,55 +309,86 @@ pub(super) fn history(
     if older {
         conversation.history_exhausted = complete;
     }
+    let mut controls = Vec::new();
     for incoming in messages {
         let at_ms = incoming.at_ms.unwrap_or(0);
-        let entry = match incoming.event {
-            ConversationEvent::UserMessage {
-                message_id,
-                content,
-            } => ChatMessage {
-                id: message_id,
-                sender: Sender::Customer,
-                text: clean_block_owned(content),
-                at_ms,
-                delivery: None,
-            },
-            ConversationEvent::AiMessage {
-                message_id,
-                content,
-                persona,
-                ..
-            } => {
-                let persona = persona.map(|p| clean_line(&p));
-                if conversation.persona.is_none() {
-                    conversation.persona.clone_from(&persona);
-                }
-                ChatMessage {
-                    id: message_id,
-                    sender: Sender::Ai { persona },
-                    text: clean_block_owned(content),
-                    at_ms,
-                    delivery: None,
-                }
+        match history_entry(conversation, incoming, &me, at_ms) {
+            HistoryItem::Message(entry) => {
+                conversation.insert(entry);
             }
-            ConversationEvent::BrokerMessage {
-                message_id,
-                content,
-                broker_id,
-                broker_name,
-            } => {
-                let mine = broker_id == me;
-                broker_reply(message_id, content, broker_id, broker_name, mine, at_ms)
-            }
-            _ => continue,
-        };
-        conversation.insert(entry);
+            HistoryItem::Control(incoming) => controls.push(incoming),
+            HistoryItem::Skip => {}
+        }
     }
     if !older && conversation.waiting_since_ms.is_none() {
         conversation.waiting_since_ms = waiting_since(&conversation.messages);
+    }
+    // Claims, pauses and statuses in channel order: they survive a restart this way.
+    for control in &controls {
+        handling::apply_control(state, control);
     }
     state.reorder();
     if state.open.as_ref() == Some(&id) {
         send_read_receipt(state, effects);
     }
+}
+
+/// What one event of history is: a message to keep, a claim / pause / status to apply in
+/// order, or nothing for the conversation pane.
+enum HistoryItem {
+    Message(ChatMessage),
+    Control(Incoming),
+    Skip,
+}
+
+fn history_entry(
+    conversation: &mut Conversation,
+    incoming: Incoming,
+    me: &str,
+    at_ms: i64,
+) -> HistoryItem {
+    let entry = match incoming.event {
+        ConversationEvent::UserMessage {
+            message_id,
+            content,
+        } => ChatMessage {
+            id: message_id,
+            sender: Sender::Customer,
+            text: clean_block_owned(content),
+            at_ms,
+            delivery: None,
+        },
+        ConversationEvent::AiMessage {
+            message_id,
+            content,
+            persona,
+            ..
+        } => {
+            let persona = persona.map(|p| clean_line(&p));
+            if conversation.persona.is_none() {
+                conversation.persona.clone_from(&persona);
+            }
+            ChatMessage {
+                id: message_id,
+                sender: Sender::Ai { persona },
+                text: clean_block_owned(content),
+                at_ms,
+                delivery: None,
+            }
+        }
+        ConversationEvent::BrokerMessage {
+            message_id,
+            content,
+            broker_id,
+            broker_name,
+        } => {
+            let mine = broker_id == me;
+            broker_reply(message_id, content, broker_id, broker_name, mine, at_ms)
+        }
+        ConversationEvent::Claim { .. }
+        | ConversationEvent::AiPause { .. }
+        | ConversationEvent::Status { .. } => return HistoryItem::Control(incoming),
+        _ => return HistoryItem::Skip,
+    };
+    HistoryItem::Message(entry)
 }

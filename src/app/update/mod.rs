@@ -7,12 +7,16 @@
 
 mod board;
 mod commands;
+mod guard;
+mod handling;
 mod messages;
 mod net;
 mod replies;
 mod supervision;
 mod text;
 
+pub use guard::ai_answering;
+pub use handling::{COMPOSING_IDLE_MS, notes_channel};
 pub use supervision::short_duration;
 
 use crate::protocol::events::{Actor, ConversationEvent, ConversationId, TimedEvent};
@@ -193,7 +197,8 @@ fn tick(state: &mut AppState, now_ms: i64, effects: &mut Vec<Effect>) -> bool {
         }
     }
     let crossed = supervision::clock_tick(state, now_ms, effects);
-    if !minute_changed && !expired && !crossed {
+    let woke = handling::tick(state, now_ms, effects);
+    if !minute_changed && !expired && !crossed && !woke {
         return false;
     }
     state.reorder();

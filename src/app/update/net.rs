@@ -139,6 +139,10 @@ pub(super) fn presence(state: &mut AppState, seen: PresenceSeen) {
             (true, false) => Presence::Online,
         };
     } else if seen.client_id.broker_id().is_some() && seen.client_id != my_client_id {
+        super::handling::writer_seen(state, &id, &seen);
+        let Some(conversation) = state.conversations.get_mut(&id) else {
+            return;
+        };
         if present && seen.viewing.unwrap_or(true) {
             let name = clean_line(seen.name.as_deref().unwrap_or(seen.client_id.as_str()));
             conversation

@@ -16,6 +16,7 @@ pub(super) fn composer_key(state: &mut AppState, key: KeyEvent, effects: &mut Ve
         return;
     }
     state.last_keystroke_ms = state.now_ms;
+    super::handling::composer_changed(state, effects);
     let text = state.composer.lines().join("\n");
     let Some(channel) = state.open_conversation().map(|c| c.channel.clone()) else {
         return;
@@ -69,6 +70,28 @@ pub(super) fn popup_key(state: &mut AppState, key: KeyEvent, effects: &mut Vec<E
             state.help_offset = state.help_offset.saturating_sub(10)
         }
         (Some(Popup::Help), KeyCode::Home) => state.help_offset = 0,
+        (Some(Popup::SendGuard), KeyCode::Enter | KeyCode::Char('s' | 'y')) => {
+            state.popup = None;
+            super::commands::send(state, effects, true);
+        }
+        (Some(Popup::SendGuard), KeyCode::Char('p')) if state.guard_offers_pause => {
+            state.popup = None;
+            super::handling::control(state, super::handling::ControlAsk::PauseAi, effects);
+            super::commands::send(state, effects, true);
+        }
+        (Some(Popup::SendGuard), KeyCode::Esc | KeyCode::Char('e')) => state.popup = None,
+        (Some(Popup::SendGuard), KeyCode::Char('d')) => {
+            state.popup = None;
+            super::commands::discard(state, effects);
+        }
+        (Some(Popup::Snooze), KeyCode::Enter) => super::handling::snooze_entered(state, effects),
+        (Some(Popup::Snooze), KeyCode::Esc) => state.popup = None,
+        (Some(Popup::Snooze), KeyCode::Backspace) => {
+            state.prompt.pop();
+        }
+        (Some(Popup::Snooze), KeyCode::Char(c)) if !c.is_control() && state.prompt.len() < 40 => {
+            state.prompt.push(c)
+        }
         _ => {}
     }
 }

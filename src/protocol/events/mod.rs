@@ -42,6 +42,24 @@ pub enum Severity {
     Critical,
 }
 
+/// Where a conversation stands on the brokers' desk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConversationStatus {
+    Open,
+    Snoozed,
+    Resolved,
+}
+
+impl ConversationStatus {
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Snoozed => "snoozed",
+            Self::Resolved => "resolved",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConversationEvent {
     UserMessage {
@@ -82,6 +100,33 @@ pub enum ConversationEvent {
     SuggestionSelected {
         suggestion: String,
         persona: Option<String>,
+    },
+    /// `broker:claim` / `broker:release`: the owner is the first claim since the last
+    /// release, in channel order.
+    Claim {
+        released: bool,
+        broker_id: String,
+        name: Option<String>,
+    },
+    /// `ai:pause` / `ai:resume`: the AI worker sends no `message:ai` while paused.
+    AiPause {
+        paused: bool,
+        broker_id: String,
+        reason: Option<String>,
+    },
+    /// `status:open` / `status:snoozed` / `status:resolved`.
+    Status {
+        status: ConversationStatus,
+        broker_id: String,
+        /// Snoozed until (ms); absent: until the customer writes.
+        until_ms: Option<i64>,
+    },
+    /// A private note between brokers, on `notes:conversation:{id}`.
+    Note {
+        note_id: String,
+        content: String,
+        broker_id: String,
+        broker_name: Option<String>,
     },
     /// A name outside the vocabulary, with its payload as it arrived.
     Unknown {

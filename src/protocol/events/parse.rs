@@ -4,11 +4,14 @@
 
 use serde_json::{Map, Value};
 
-use super::{Actor, ConversationEvent, LATEST_PLAUSIBLE_MS, Severity, TimedEvent, plausible_ms};
+use super::{
+    Actor, ConversationEvent, ConversationStatus, LATEST_PLAUSIBLE_MS, Severity, TimedEvent,
+    plausible_ms,
+};
 use crate::protocol::data::Payload;
 
 /// The event names of the vocabulary.
-const KNOWN: [&str; 9] = [
+const KNOWN: [&str; 17] = [
     "message:user",
     "message:ai",
     "message:broker",
@@ -18,6 +21,14 @@ const KNOWN: [&str; 9] = [
     "sla:warning",
     "sla:violation",
     "ui:suggestionSelected",
+    "broker:claim",
+    "broker:release",
+    "ai:pause",
+    "ai:resume",
+    "status:open",
+    "status:snoozed",
+    "status:resolved",
+    "note",
 ];
 
 /// What is wrong with a known event's data; kept, in words, in `Malformed`.
@@ -257,6 +268,34 @@ impl ConversationEvent {
             "ui:suggestionSelected" => Self::SuggestionSelected {
                 suggestion: fields.text("suggestion")?,
                 persona: fields.optional_text("persona"),
+            },
+            "broker:claim" | "broker:release" => Self::Claim {
+                released: name == "broker:release",
+                broker_id: fields.text("brokerId")?,
+                name: fields.optional_text("name"),
+            },
+            "ai:pause" | "ai:resume" => Self::AiPause {
+                paused: name == "ai:pause",
+                broker_id: fields.text("brokerId")?,
+                reason: fields.optional_text("reason"),
+            },
+            "status:open" | "status:snoozed" | "status:resolved" => Self::Status {
+                status: match name {
+                    "status:snoozed" => ConversationStatus::Snoozed,
+                    "status:resolved" => ConversationStatus::Resolved,
+                    _ => ConversationStatus::Open,
+                },
+                broker_id: fields.text("brokerId")?,
+                until_ms: fields
+                    .optional_number("until")
+                    .and_then(|ms| i64::try_from(ms).ok())
+                    .and_then(plausible_ms),
+            },
+            "note" => Self::Note {
+                note_id: fields.text("noteId")?,
+                content: fields.text("content")?,
+                broker_id: fields.text("brokerId")?,
+                broker_name: fields.optional_text("brokerName"),
             },
             _ => {
                 return Err(EventProblem::NotHandled {

@@ -9,7 +9,14 @@ fn parse(name: &str, data: Value) -> TimedEvent {
 
 #[test]
 fn every_known_event_round_trips_through_the_wire_form() {
-    let events = [
+    for event in conversation_events().into_iter().chain(desk_events()) {
+        let (name, data) = event.to_wire();
+        assert_eq!(parse(&name, data).event, event);
+    }
+}
+
+fn conversation_events() -> Vec<ConversationEvent> {
+    vec![
         ConversationEvent::UserMessage {
             message_id: "m1".into(),
             content: "Hi".into(),
@@ -53,11 +60,49 @@ fn every_known_event_round_trips_through_the_wire_form() {
             suggestion: "Sure".into(),
             persona: None,
         },
-    ];
-    for event in events {
-        let (name, data) = event.to_wire();
-        assert_eq!(parse(&name, data).event, event);
-    }
+    ]
+}
+
+/// The shared desk's events: claims, the AI paused, status, notes.
+fn desk_events() -> Vec<ConversationEvent> {
+    vec![
+        ConversationEvent::Claim {
+            released: false,
+            broker_id: "2".into(),
+            name: Some("Alex Morgan".into()),
+        },
+        ConversationEvent::Claim {
+            released: true,
+            broker_id: "2".into(),
+            name: None,
+        },
+        ConversationEvent::AiPause {
+            paused: true,
+            broker_id: "2".into(),
+            reason: Some("taking over".into()),
+        },
+        ConversationEvent::AiPause {
+            paused: false,
+            broker_id: "2".into(),
+            reason: None,
+        },
+        ConversationEvent::Status {
+            status: ConversationStatus::Snoozed,
+            broker_id: "2".into(),
+            until_ms: Some(1_800_000_000_000),
+        },
+        ConversationEvent::Status {
+            status: ConversationStatus::Resolved,
+            broker_id: "2".into(),
+            until_ms: None,
+        },
+        ConversationEvent::Note {
+            note_id: "n1".into(),
+            content: "Prefers calls after 5".into(),
+            broker_id: "2".into(),
+            broker_name: Some("Alex Morgan".into()),
+        },
+    ]
 }
 
 #[test]

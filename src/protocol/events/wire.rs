@@ -100,6 +100,47 @@ impl ConversationEvent {
                 "ui:suggestionSelected".into(),
                 json!({"suggestion": suggestion, "persona": persona}),
             ),
+            Self::Claim {
+                released,
+                broker_id,
+                name,
+            } => (
+                if *released {
+                    "broker:release"
+                } else {
+                    "broker:claim"
+                }
+                .into(),
+                json!({"brokerId": broker_id, "name": name}),
+            ),
+            Self::AiPause {
+                paused,
+                broker_id,
+                reason,
+            } => (
+                if *paused { "ai:pause" } else { "ai:resume" }.into(),
+                json!({"brokerId": broker_id, "reason": reason}),
+            ),
+            Self::Status {
+                status,
+                broker_id,
+                until_ms,
+            } => {
+                let mut data = json!({"brokerId": broker_id});
+                if let Some(until) = until_ms {
+                    data["until"] = json!(until);
+                }
+                (format!("status:{}", status.word()), data)
+            }
+            Self::Note {
+                note_id,
+                content,
+                broker_id,
+                broker_name,
+            } => (
+                "note".into(),
+                json!({"noteId": note_id, "content": content, "brokerId": broker_id, "brokerName": broker_name}),
+            ),
             Self::Unknown { name, data } | Self::Malformed { name, data, .. } => {
                 (name.clone(), data.clone())
             }

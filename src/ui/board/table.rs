@@ -263,7 +263,7 @@ pub fn last_speaker(conversation: &Conversation) -> String {
         Some(Sender::Ai { .. }) => "AI".to_owned(),
         Some(Sender::Me) => "you".to_owned(),
         Some(Sender::Broker { id, name }) => name.clone().unwrap_or_else(|| format!("broker {id}")),
-        Some(Sender::System) | None => "—".to_owned(),
+        Some(Sender::System | Sender::Note { .. }) | None => "—".to_owned(),
     }
 }
 
@@ -274,6 +274,9 @@ pub fn presence_words(conversation: &Conversation) -> String {
         .values()
         .map(|name| format!("{name} viewing"))
         .collect();
+    for name in conversation.handling.writers.values() {
+        parts.push(format!("{name} writing"));
+    }
     if let Some(typing) = &conversation.typing {
         let who = match typing.actor {
             Actor::Customer => "customer",

@@ -221,10 +221,97 @@ fn incoming_line(state: &AppState, incoming: &Incoming) -> Option<Said> {
                 clean_line(problem)
             ),
         ),
+        ConversationEvent::Claim {
+            released,
+            broker_id,
+            name,
+        } => {
+            let name = broker_words(state, broker_id, name.as_deref());
+            let verb = if *released { "released" } else { "claimed" };
+            said(Kind::Broker, format!("{name} {verb} {who}, {time}"))
+        }
+        ConversationEvent::AiPause {
+            paused, broker_id, ..
+        } => {
+            let text = if *paused {
+                format!(
+                    "AI paused by {}, {who}, {time}",
+                    broker_words(state, broker_id, None)
+                )
+            } else {
+                format!("AI answering again, {who}, {time}")
+            };
+            said(Kind::Broker, text)
+        }
+        ConversationEvent::Status {
+            status, until_ms, ..
+        } => {
+            let until = until_ms
+                .map(|until| format!(" until {}", clock(until, state.utc_offset_s)))
+                .unwrap_or_default();
+            said(
+                Kind::Broker,
+                format!("{} {}{until}, {time}", capitalised(&who), status.word()),
+            )
+        }
         ConversationEvent::Typing { .. }
         | ConversationEvent::Read { .. }
-        | ConversationEvent::SuggestionSelected { .. } => return None,
+        | ConversationEvent::SuggestionSelected { .. }
+        | ConversationEvent::Note { .. } => return None,
     })
+}
+
+/// Another broker started or stopped writing a reply: said once, on the change.
+fn writing_line(
+    state: &AppState,
+    conversation: &Conversation,
+    seen: &PresenceSeen,
+) -> Option<Said> {
+    let client = &seen.client_id;
+    if client.broker_id().is_none() || *client == state.my_client_id() {
+        return None;
+    }
+    let was = conversation.handling.writers.contains_key(client.as_str());
+    let is = seen.present() && seen.composing == Some(true);
+    if was == is {
+        return None;
+    }
+    let name = seen
+        .name
+        .as_deref()
+        .map(clean_line)
+        .filter(|n| !n.trim().is_empty())
+        .or_else(|| conversation.handling.writers.get(client.as_str()).cloned())
+        .unwrap_or_else(|| clean_line(client.as_str()));
+    let verb = if is {
+        "is writing a reply"
+    } else {
+        "stopped writing"
+    };
+    let text = format!("{name} {verb}, {}", who(conversation));
+    Some(Said::new(
+        Some(Kind::Presence),
+        Some(conversation.id.clone()),
+        text,
+    ))
+}
+
+/// "you", or the broker's name as sent (cleaned), or "broker 7".
+fn broker_words(state: &AppState, broker_id: &str, name: Option<&str>) -> String {
+    if broker_id == state.me.broker_id {
+        return "you".to_owned();
+    }
+    name.map(clean_line)
+        .filter(|name| !name.trim().is_empty())
+        .unwrap_or_else(|| format!("broker {}", clean_line(broker_id)))
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// Said when the SLA event will change what is shown: it applies (the customer still
@@ -270,11 +357,14 @@ fn sla_line(
 }
 
 fn presence_line(state: &AppState, seen: &PresenceSeen) -> Option<Said> {
+    let id = ConversationId::from_channel(&seen.channel)?;
+    let conversation = state.conversations.get(&id)?;
+    if let Some(said) = writing_line(state, conversation, seen) {
+        return Some(said);
+    }
     if seen.action == PresenceAction::Update {
         return None;
     }
-    let id = ConversationId::from_channel(&seen.channel)?;
-    let conversation = state.conversations.get(&id)?;
     let client = &seen.client_id;
     let left = !seen.present();
     let name = seen
@@ -357,6 +447,11 @@ pub fn message_line(
         Sender::Me => "You".to_owned(),
         Sender::Broker { id, name } => name.clone().unwrap_or_else(|| format!("Broker {id}")),
         Sender::System => "Note".to_owned(),
+        Sender::Note { name, mine, .. } => match (mine, name) {
+            (true, _) => "Your private note".to_owned(),
+            (false, Some(name)) => format!("Private note from {name}"),
+            (false, None) => "Private note from a broker".to_owned(),
+        },
     };
     let delivery = message
         .delivery

@@ -150,6 +150,7 @@ fn presence_is_said_only_for_the_open_conversation_and_a_setting_changes_that() 
             name: None,
             away: false,
             viewing: None,
+            composing: None,
             timestamp: None,
         })
     };

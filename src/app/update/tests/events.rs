@@ -14,7 +14,7 @@ fn opening_enters_presence_fetches_history_and_suggestions_and_reads() {
     }));
     assert!(effects.contains(&Effect::EnterPresence {
         channel: channel_name("conversation:1"),
-        data: json!({"name": "Sam", "viewing": true})
+        data: json!({"name": "Sam", "viewing": true, "composing": false})
     }));
     assert!(effects.contains(&Effect::FetchHistory {
         channel: channel_name("conversation:1"),

@@ -112,6 +112,7 @@ mod composer;
 mod events;
 mod inbox;
 mod outbox;
+mod shared_desk;
 mod supervision;
 mod transport;
 
