@@ -3,6 +3,8 @@
 //!
 //! Longer than 80 lines, kept whole: `run`, a dispatch `match` over the typed verbs.
 
+mod handling;
+
 use std::collections::VecDeque;
 
 use crate::app::action::{Action, Command};
@@ -90,6 +92,24 @@ pub const COMMANDS: &[(&str, &str, &str, &str)] = &[
         "TEXT",
         "sends a reply (\\n for a new line, /code for a canned reply)",
     ),
+    ("claim", "", "", "claims the open conversation"),
+    ("release", "", "", "releases your claim"),
+    ("pause", "", "", "pauses the AI in the open conversation"),
+    ("resume", "", "", "lets the AI answer again"),
+    (
+        "snooze",
+        "z",
+        "[WHEN]",
+        "snoozes (30m, 1h, 14:30, tomorrow 9:00; nothing: until they write)",
+    ),
+    (
+        "resolve",
+        "x",
+        "",
+        "resolves the open conversation (again: opens it)",
+    ),
+    ("note", "", "TEXT", "keeps a private note, for brokers only"),
+    ("discard", "", "", "drops the reply the guard asked about"),
     ("suggestions", "s", "", "lists the quick replies"),
     ("use", "", "N", "puts quick reply N in the draft"),
     ("send", "", "", "sends the draft"),
@@ -126,6 +146,9 @@ pub(crate) fn run(desk: &mut impl Desk, speaking: &mut Speaking, line: &str) -> 
         .iter()
         .find(|(_, short, ..)| !short.is_empty() && *short == verb)
         .map_or(verb, |(name, ..)| *name);
+    if let Some(lines) = handling::run(desk, verb, rest) {
+        return lines;
+    }
     match verb {
         "" => Vec::new(),
         "help" => help(),
@@ -373,6 +396,9 @@ fn use_suggestion(desk: &mut impl Desk, rest: &str) -> Vec<String> {
 }
 
 fn send(desk: &mut impl Desk) -> Vec<String> {
+    if desk.state().popup == Some(Popup::SendGuard) {
+        return handling::answer_guard(desk, 's', "Sending anyway.");
+    }
     if desk.state().open.is_none() {
         return vec!["Open a conversation first.".to_owned()];
     }
@@ -381,6 +407,9 @@ fn send(desk: &mut impl Desk) -> Vec<String> {
     }
     let before = desk.state().outbox.len();
     desk.apply(Action::Command(Command::Send));
+    if desk.state().popup == Some(Popup::SendGuard) {
+        return handling::guard_question(desk);
+    }
     let mut lines = vec![if desk.state().outbox.len() > before {
         "Reply sending.".to_owned()
     } else {

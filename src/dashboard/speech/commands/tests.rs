@@ -219,3 +219,34 @@ fn board_and_health_read_the_floor_and_the_connections() {
         "{health:?}"
     );
 }
+
+#[test]
+fn the_shared_desk_by_name_and_the_send_guard_in_words() {
+    let mut desk = desk();
+    let mut speaking = Speaking::default();
+    say(&mut desk, &mut speaking, "open 1");
+    let said = say(&mut desk, &mut speaking, "claim");
+    assert!(said[0].contains("back on the channel"), "{said:?}");
+    let open = desk.state().open.clone().unwrap();
+    desk.apply(event(
+        open.channel().as_str(),
+        "broker:claim",
+        json!({"brokerId": "2", "name": "Alex Morgan"}),
+    ));
+    let asked = say(&mut desk, &mut speaking, "reply On it");
+    assert_eq!(asked[0], "Before you send:", "{asked:?}");
+    assert!(
+        asked.iter().any(|line| line == "Claimed by Alex Morgan."),
+        "{asked:?}"
+    );
+    assert_eq!(desk.state().outbox.len(), 0);
+    assert_eq!(say(&mut desk, &mut speaking, "send"), ["Sending anyway."]);
+    assert_eq!(desk.state().outbox.len(), 1);
+    let said = say(&mut desk, &mut speaking, "snooze soon");
+    assert!(said[0].contains("tomorrow 9:00"), "{said:?}");
+    assert_eq!(say(&mut desk, &mut speaking, "z 1h"), ["Snoozed."]);
+    assert_eq!(
+        say(&mut desk, &mut speaking, "note Prefers calls"),
+        ["Note kept; only brokers see it."]
+    );
+}
