@@ -124,15 +124,7 @@ impl BoardFilter {
         if !brokers_match || self.words.is_empty() {
             return brokers_match;
         }
-        let haystack = format!(
-            "{} {} {}",
-            conversation.title().to_lowercase(),
-            conversation.id.as_str().to_lowercase(),
-            conversation
-                .last_preview()
-                .map(|m| m.text.to_lowercase())
-                .unwrap_or_default()
-        );
+        let haystack = conversation.search_text();
         self.words
             .iter()
             .all(|word| haystack.contains(word.as_str()))

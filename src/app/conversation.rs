@@ -304,6 +304,18 @@ impl Conversation {
         });
     }
 
+    /// What a filter searches, lower-cased: the customer's name, the id, the last message.
+    pub fn search_text(&self) -> String {
+        format!(
+            "{} {} {}",
+            self.title().to_lowercase(),
+            self.id.as_str().to_lowercase(),
+            self.last_preview()
+                .map(|m| m.text.to_lowercase())
+                .unwrap_or_default()
+        )
+    }
+
     /// The last message of the conversation itself (not a system line or a note).
     pub fn last_preview(&self) -> Option<&ChatMessage> {
         self.messages

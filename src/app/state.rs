@@ -316,15 +316,7 @@ impl AppState {
         if needle.is_empty() {
             return true;
         }
-        let haystack = format!(
-            "{} {} {}",
-            conversation.title().to_lowercase(),
-            conversation.id.as_str().to_lowercase(),
-            conversation
-                .last_preview()
-                .map(|m| m.text.to_lowercase())
-                .unwrap_or_default()
-        );
+        let haystack = conversation.search_text();
         haystack.contains(needle) != invert
     }
 
