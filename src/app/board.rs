@@ -154,6 +154,8 @@ pub struct Board {
     pub order: Vec<ConversationId>,
     pub selected: Option<ConversationId>,
     pub panel: BoardPanel,
+    /// Conversations changed while the board was not on screen: sort before showing it.
+    pub stale: bool,
 }
 
 impl Default for Board {
@@ -166,6 +168,7 @@ impl Default for Board {
             order: Vec::new(),
             selected: None,
             panel: BoardPanel::Table,
+            stale: false,
         }
     }
 }
@@ -189,6 +192,7 @@ impl Board {
         let sort = self.sort;
         rows.sort_by(|a, b| compare(sort, clock, a, b));
         self.order = rows.into_iter().map(|c| c.id.clone()).collect();
+        self.stale = false;
         self.keep_selection();
     }
 

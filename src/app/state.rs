@@ -349,7 +349,7 @@ impl AppState {
             .map(|conversation| conversation.id.clone())
             .collect();
         self.keep_selection();
-        self.board.reorder(&self.conversations, &self.sla_clock);
+        self.refresh_board();
     }
 
     /// Moves one conversation to its place after something about it changed: a binary
@@ -372,8 +372,23 @@ impl AppState {
             self.order.insert(index, id.clone());
         }
         self.keep_selection();
-        self.board
-            .reposition(id, &self.conversations, &self.sla_clock);
+        // The board's order costs a scan per event: kept only while it is on screen, and
+        // sorted once when it comes back.
+        if self.focus == Focus::Board {
+            self.board
+                .reposition(id, &self.conversations, &self.sla_clock);
+        } else {
+            self.board.stale = true;
+        }
+    }
+
+    /// Sorts the board now if it is on screen, or marks it for sorting when it comes back.
+    pub fn refresh_board(&mut self) {
+        if self.focus == Focus::Board {
+            self.board.reorder(&self.conversations, &self.sla_clock);
+        } else {
+            self.board.stale = true;
+        }
     }
 
     fn keep_selection(&mut self) {

@@ -18,6 +18,9 @@ pub(super) fn toggle(state: &mut AppState) {
         return;
     }
     state.focus = Focus::Board;
+    if state.board.stale {
+        state.board.reorder(&state.conversations, &state.sla_clock);
+    }
     if let Some(id) = state.open.clone().or_else(|| state.selected.clone())
         && state.board.order.contains(&id)
     {

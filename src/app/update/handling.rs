@@ -163,6 +163,16 @@ fn publish_status(
 /// A claim, pause or status from the channel (live or history, in channel order), applied
 /// once. Returns whether it was news.
 pub(super) fn apply_control(state: &mut AppState, incoming: &Incoming) -> bool {
+    // Checked first: every message passes here, and only these few are remembered.
+    let control = matches!(
+        incoming.event,
+        ConversationEvent::Claim { .. }
+            | ConversationEvent::AiPause { .. }
+            | ConversationEvent::Status { .. }
+    );
+    if !control {
+        return false;
+    }
     let Some(id) = ConversationId::from_channel(&incoming.channel) else {
         return false;
     };

@@ -131,7 +131,12 @@ fn plural(count: usize, suffix: &'static str) -> &'static str {
 /// conversations, one line each.
 pub fn board_lines(state: &AppState, rows: usize) -> Vec<String> {
     let mut lines = vec![format!("Board: {}.", counts_line(state))];
-    for id in state.board.order.iter().take(rows) {
+    // Not on screen, the board's order is not kept up to date: sorted here, on demand.
+    let mut board = state.board.clone();
+    if board.stale {
+        board.reorder(&state.conversations, &state.sla_clock);
+    }
+    for id in board.order.iter().take(rows) {
         let Some(conversation) = state.conversations.get(id) else {
             continue;
         };

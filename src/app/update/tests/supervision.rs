@@ -219,8 +219,10 @@ fn outside_business_hours_the_clock_pauses() {
     assert!(!state.sla_clock.paused(state.now_ms));
 }
 
+/// Four conversations, the board on screen.
 fn floor() -> AppState {
     let mut state = desk();
+    state.focus = Focus::Board;
     update(&mut state, customer("1", "a", "Hi", T0 - 400_000)); // breach
     update(&mut state, customer("2", "b", "Hi", T0 - 200_000)); // warning
     update(&mut state, customer("3", "c", "Hi", T0 - 10_000)); // ok, waiting
